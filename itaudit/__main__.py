@@ -1,0 +1,3 @@
+from itaudit.cli import main
+
+main()

@@ -1,0 +1,179 @@
+"""The HostReport JSON Schema and the one validator every path uses.
+
+The schema file `host-report-1.json` is the source of truth for the report
+format; the agent, `itaudit ingest`, the checker's fact paths, the docs and the
+tests all read it from here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+SCHEMA_ID = "itaudit/host-report/1"
+SCHEMA_FILE = "host-report-1.json"
+_MAX_MESSAGES = 50
+_PREVIEW = 40
+
+_formats = FormatChecker(formats=())
+
+
+@_formats.checks("date-time", raises=ValueError)
+def _is_datetime(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    # A timestamp without an offset is ambiguous across time zones: refuse it.
+    return parsed.tzinfo is not None and "T" in value
+
+
+@_formats.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+        return len(value) == 10
+    return True
+
+
+@_formats.checks("ip-address", raises=ValueError)
+def _is_ip(value: object) -> bool:
+    if isinstance(value, str):
+        ipaddress.ip_address(value)
+    return True
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The HostReport schema as a dict (read once from the package)."""
+    text = resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_formats)
+
+
+def _path(error: ValidationError) -> str:
+    out = ""
+    for part in error.absolute_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(report)"
+
+
+def _preview(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _PREVIEW else text[: _PREVIEW - 3] + "..."
+
+
+def _message(error: ValidationError) -> str:
+    """A short message that never echoes a long untrusted value in full."""
+    kind, bound, value = error.validator, error.validator_value, error.instance
+    if kind == "type":
+        wanted = bound if isinstance(bound, str) else " or ".join(bound)
+        return f"expected {wanted}, got {_json_type(value)}"
+    if kind == "maxLength":
+        return f"longer than {bound} characters ({len(value)})"
+    if kind == "minLength":
+        return f"shorter than {bound} character(s)"
+    if kind == "maxItems":
+        return f"more than {bound} items ({len(value)})"
+    if kind == "pattern":
+        return f"{_preview(value)} is not allowed here (must match {bound})"
+    if kind == "format":
+        return f"{_preview(value)} is not a valid {bound}"
+    if kind == "const":
+        return f"must be {bound!r}, got {_preview(value)}"
+    if kind == "enum":
+        return f"{_preview(value)} is not one of {', '.join(map(repr, bound))}"
+    if kind in ("minimum", "maximum"):
+        return f"{_preview(value)} is out of range ({kind} {bound})"
+    if kind == "additionalProperties":
+        extra = sorted(set(value) - set(error.schema.get("properties", {})))
+        names = ", ".join(_preview(k) for k in extra[:5])
+        return f"unexpected field(s): {names}" + (" ..." if len(extra) > 5 else "")
+    if kind == "required":
+        return error.message
+    msg = error.message
+    return msg if len(msg) <= 200 else msg[:197] + "..."
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def validate_report(document: Any) -> list[str]:
+    """Every schema problem as `field.path: message`; an empty list means valid."""
+    if not isinstance(document, dict):
+        return [f"(report): expected a JSON object, got {_json_type(document)}"]
+    if document.get("schema") != SCHEMA_ID:
+        # A report of another version would drown in irrelevant errors: say it once.
+        return [f"schema: must be {SCHEMA_ID!r}, got {_preview(document.get('schema'))}"]
+    errors = sorted(
+        _validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    )
+    messages = [f"{_path(e)}: {_message(e)}" for e in errors[:_MAX_MESSAGES]]
+    if len(errors) > _MAX_MESSAGES:
+        messages.append(f"... and {len(errors) - _MAX_MESSAGES} more problems")
+    return messages
+
+
+def is_valid(document: Any) -> bool:
+    return not validate_report(document)
+
+
+def iter_fact_paths(
+    schema: dict[str, Any] | None = None, prefix: str = ""
+) -> Iterator[tuple[str, dict]]:
+    """Every fact path of the schema with its sub-schema, arrays written `name[]`.
+
+    `security.antivirus[].enabled` names the `enabled` field of each antivirus
+    entry. The checker uses this to reject a rule that reads a fact that does
+    not exist; the docs generator uses it to list the facts.
+    """
+    node = load_schema() if schema is None else schema
+    for name, sub in node.get("properties", {}).items():
+        path = f"{prefix}.{name}" if prefix else name
+        yield path, sub
+        yield from _walk(sub, path)
+
+
+def _walk(sub: dict[str, Any], path: str) -> Iterator[tuple[str, dict]]:
+    types = sub.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if "object" in types:
+        yield from iter_fact_paths(sub, path)
+    if "array" in types:
+        items = sub.get("items", {})
+        yield path + "[]", items
+        yield from _walk(items, path + "[]")
+
+
+@cache
+def fact_paths() -> dict[str, dict]:
+    """All fact paths, for membership tests."""
+    return dict(iter_fact_paths())
