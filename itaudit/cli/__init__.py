@@ -1,0 +1,66 @@
+"""The `itaudit` command line: a thin layer over the library.
+
+Subcommands are imported only when used, so `itaudit agent collect` on a
+workstation never loads the store or the reporting stack.
+
+Exit codes, the same for every command:
+  0  success (and, for checks, nothing at or above the failure threshold)
+  1  the command ran and found something: a rejected report, a failed rule, NO-GO
+  2  usage or input error: bad options, a malformed file, an unknown unit
+  3  the environment failed: store unreachable, nmap missing, disk full
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from itaudit import __version__
+from itaudit.cli.common import Env, ItauditGroup, workspace_options
+
+# name -> "module:attribute"; add a line here to add a command.
+COMMANDS: dict[str, str] = {
+    "init": "itaudit.cli.init_cmd:init",
+    "org": "itaudit.cli.org_cmd:org",
+    "ingest": "itaudit.cli.ingest_cmd:ingest",
+    "hosts": "itaudit.cli.hosts_cmd:hosts",
+    "demo": "itaudit.cli.demo_cmd:demo",
+}
+
+
+class LazyGroup(ItauditGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="itaudit")
+@workspace_options
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Level-1 security compliance and IT-asset audit for a department and its units.
+
+    \b
+    Typical flow:
+      itaudit init                 create a workspace from the bundled sample
+      itaudit ingest reports/      store agent reports
+      itaudit hosts                list machines and their latest report
+      itaudit demo                 run everything on the sample department
+
+    The workspace (default: the current folder) holds inventory/, profiles/ and
+    reports/. The store defaults to inventory/itaudit.db (SQLite); give
+    --store postgresql://... or set ITAUDIT_STORE to use PostgreSQL.
+    """
+    ctx.ensure_object(Env)
+
+
+def main() -> None:
+    cli.main(prog_name="itaudit")

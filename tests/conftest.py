@@ -1,0 +1,121 @@
+"""Fixtures every test module shares.
+
+- `workspace`: a fresh copy of the bundled sample department in a temp folder.
+- `run_cli`: the real `itaudit` CLI in a subprocess (end-to-end paths).
+- `store_url`: parametrised over SQLite (a real file) and PostgreSQL (a real
+  server, a fresh database per test) when ITAUDIT_TEST_PG_URL is set; CI sets it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from itaudit.workspace import Workspace, init_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ENV = "ITAUDIT_TEST_PG_URL"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    root = tmp_path / "ws"
+    init_workspace(root)
+    return Workspace(root)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path):
+    """Run `python -m itaudit ARGS` in a subprocess; returns CliResult."""
+
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> CliResult:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ITAUDIT_")}
+        full_env["PYTHONIOENCODING"] = "utf-8"
+        full_env.update(env or {})
+        data = input.encode() if isinstance(input, str) else input
+        proc = subprocess.run(
+            [sys.executable, "-m", "itaudit", *args],
+            cwd=cwd or tmp_path,
+            input=data,
+            capture_output=True,
+            env=full_env,
+            timeout=timeout,
+        )
+        return CliResult(
+            proc.returncode,
+            proc.stdout.decode("utf-8", "replace"),
+            proc.stderr.decode("utf-8", "replace"),
+        )
+
+    return run
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV)
+
+
+def _new_pg_database(admin_url: str) -> tuple[str, str]:
+    import sqlalchemy as sa
+
+    name = f"itaudit_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = sa.engine.make_url(admin_url).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the test server (skips without one)."""
+    admin = _pg_admin_url()
+    if not admin:
+        pytest.skip(f"{PG_ENV} is not set: no PostgreSQL server for this run")
+    url, name = _new_pg_database(admin)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(admin, name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL for each back end: every store test runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield request.getfixturevalue("pg_url")
