@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "itaudit.cli.ingest_cmd:ingest",
     "hosts": "itaudit.cli.hosts_cmd:hosts",
     "demo": "itaudit.cli.demo_cmd:demo",
+    "schema": "itaudit.cli.schema_cmd:schema",
 }
 
 

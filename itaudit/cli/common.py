@@ -60,6 +60,16 @@ class Env:
     def store_url(self) -> str:
         return self.workspace.store_url(self.store_override)
 
+    @property
+    def store_label(self) -> str:
+        """The store URL with any password hidden, for messages."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.store_url).render_as_string(hide_password=True)
+        except Exception:
+            return self.store_url
+
     def store(self) -> Store:
         if self._store is None:
             from itaudit.store import open_store
@@ -155,7 +165,9 @@ def emit_rows(
     """Print rows as a table, JSON or CSV: the one place list output is formatted."""
     if fmt == Format.JSON:
         click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
-    elif fmt == Format.CSV:
+        return
+    rows = [{k: _cell(v) for k, v in row.items()} for row in rows]
+    if fmt == Format.CSV:
         import csv
 
         writer = csv.writer(sys.stdout)
@@ -171,6 +183,12 @@ def emit_rows(
                 table, headers=list(headers or columns), tablefmt="simple", disable_numparse=True
             )
         )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 def echo_problems(problems: Iterable[Any], err: bool = True) -> None:

@@ -284,9 +284,14 @@ def _read_csv_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")  # Excel writes a BOM; accept both
     except UnicodeDecodeError as exc:
+        # exc.object is what was decoded: the bytes after the BOM, if any.
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        offset = exc.start + len(raw) - len(exc.object)
         raise InputError(
             Problem(
-                str(path), f"not UTF-8 (byte {exc.start}); in Excel use 'CSV UTF-8' when saving"
+                str(path),
+                f"not UTF-8 (byte {offset}); in Excel use 'CSV UTF-8' when saving",
+                line,
             )
         ) from exc
 

@@ -1,0 +1,144 @@
+"""`itaudit hosts`, `hosts show`, `hosts history`, `hosts rekey`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from itaudit.cli.common import Env, Format, emit_rows, format_option, pass_env, workspace_options
+from itaudit.errors import InputError, UsageError
+from itaudit.hostview import host_lines, host_sections, never_reported
+from itaudit.store import HostRow
+
+
+def _org_or_none(env: Env):
+    try:
+        return env.org()
+    except InputError:
+        return None
+
+
+def _resolve(env: Env, ref: str) -> HostRow:
+    host = env.store().host(ref)
+    if host is None:
+        raise UsageError(f"no host {ref!r} in the store (see `itaudit hosts`)")
+    return host
+
+
+@click.group(invoke_without_command=True)
+@click.option("--unit", "-u", metavar="UNIT", help="Only this unit's hosts.")
+@click.option(
+    "--missing", is_flag=True, help="List register computers that have never reported instead."
+)
+@format_option(Format.TABLE, Format.JSON, Format.CSV)
+@workspace_options
+@pass_env
+@click.pass_context
+def hosts(ctx: click.Context, env: Env, unit: str | None, missing: bool, fmt: str) -> None:
+    """List the hosts in the store with their latest report.
+
+    Columns: unit, host name, type (from the register, else the hardware),
+    operating system, age of the latest report, matched asset tag and how it
+    was matched (hardware_uuid, serial, mac or hostname).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    org = _org_or_none(env)
+    if unit and org and org.unit(unit) is None:
+        raise UsageError(f"unknown unit {unit!r}; units: {', '.join(u.id for u in org.units)}")
+    if missing:
+        if org is None:
+            raise UsageError("--missing needs a valid asset register (see `itaudit org validate`)")
+        rows = [
+            {
+                "unit": a.unit,
+                "asset": a.tag,
+                "type": a.type,
+                "hostname": a.hostname,
+                "assigned_to": a.assigned_to,
+                "secret": a.secret,
+            }
+            for a in never_reported(env.store(), org, unit)
+        ]
+        emit_rows(rows, fmt, ["unit", "asset", "type", "hostname", "assigned_to", "secret"])
+        return
+    lines = host_lines(env.store(), org, unit)
+    rows = [asdict(line) for line in lines]
+    emit_rows(
+        rows,
+        fmt,
+        ["unit", "hostname", "type", "os", "last_report", "asset", "match", "signed"],
+        ["Unit", "Host", "Type", "OS", "Last report", "Asset", "Matched by", "Signed"],
+    )
+    if fmt == Format.TABLE:
+        click.echo(f"\n{len(rows)} host(s)")
+        if org is not None and unit is None:
+            absent = never_reported(env.store(), org)
+            if absent:
+                click.echo(
+                    f"{len(absent)} register computer(s) have never reported: itaudit hosts --missing"
+                )
+
+
+@hosts.command()
+@click.argument("host")
+@format_option(Format.TABLE, Format.JSON)
+@workspace_options
+@pass_env
+def show(env: Env, host: str, fmt: str) -> None:
+    """Show the facts of HOST's latest report (HOST: name, asset tag or id)."""
+    row = _resolve(env, host)
+    doc = env.store().latest_document(row.id)
+    if doc is None:
+        raise UsageError(f"host {host!r} has no report")
+    if fmt == Format.JSON:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    for title, items in host_sections(row, doc):
+        click.secho(title, bold=True)
+        width = max(len(k) for k, _ in items)
+        for key, value in items:
+            click.echo(f"  {key:<{width}}  {value}")
+
+
+@hosts.command()
+@click.argument("host")
+@format_option(Format.TABLE, Format.JSON, Format.CSV)
+@workspace_options
+@pass_env
+def history(env: Env, host: str, fmt: str) -> None:
+    """List every stored report of HOST, newest first."""
+    row = _resolve(env, host)
+    rows = [asdict(m) for m in env.store().history(row.id)]
+    emit_rows(
+        rows,
+        fmt,
+        ["collected_at", "received_at", "signature_state", "is_current", "source", "content_hash"],
+    )
+
+
+@hosts.command()
+@click.argument("host")
+@click.option("--by", "actor", help="Who accepts the new key [default: the current user].")
+@click.option("--reason", help="Why the key changed (agent reinstalled, disk replaced...).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@workspace_options
+@pass_env
+def rekey(env: Env, host: str, actor: str | None, reason: str | None, yes: bool) -> None:
+    """Accept a new signing key for HOST.
+
+    The next signed report from HOST pins its key (trust on first use again).
+    Who did it and when is recorded in the store.
+    """
+    row = _resolve(env, host)
+    if row.key_fingerprint is None:
+        click.echo(f"{row.hostname} has no pinned key: its next signed report will pin one.")
+        return
+    if not yes:
+        click.confirm(f"Forget key {row.key_fingerprint} of {row.hostname}?", abort=True)
+    env.store().rekey(row.id, actor, reason)
+    click.echo(
+        f"{row.hostname}: key {row.key_fingerprint} forgotten; the next signed report pins the new key."
+    )

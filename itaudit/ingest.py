@@ -1,0 +1,523 @@
+"""Ingest: read report files, verify them, store them.
+
+Every file is untrusted. A file is read with a size bound (also after gzip
+decompression), decoded strictly, parsed, validated against the schema,
+checked for freshness and signature, then stored. A bad file is rejected with
+its reason and never stops the others. Reports are committed in batches, each
+report in a savepoint, so a killed ingest leaves only whole reports behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+
+from itaudit.identity import Identity, match_method
+from itaudit.org.matching import RegisterIndex
+from itaudit.schema import validate_report
+from itaudit.signing import SignatureError, content_hash, key_fingerprint, verify_report
+from itaudit.store import Store, to_naive_utc, utcnow
+from itaudit.store import tables as t
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_FUTURE_SKEW = timedelta(hours=24)
+EARLIEST = datetime(2000, 1, 1)
+BATCH = 200
+_MAX_SOURCE = 512
+
+
+class Rejected(Exception):
+    """A file that cannot be stored; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    source: str
+    status: str  # accepted, duplicate, rejected
+    reason: str = ""
+    hostname: str | None = None
+    current: bool = True  # False when stored as history (older than the host's latest)
+    signed: bool = False
+
+
+@dataclass
+class IngestSummary:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count("accepted")
+
+    @property
+    def duplicates(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a name for messages and a way to open it."""
+
+    name: str
+    open: Callable[[], BinaryIO]
+    size: int | None = None
+
+
+def collect_sources(
+    paths: Iterable[str], stdin: BinaryIO | None = None
+) -> tuple[list[Source], list[FileOutcome]]:
+    """Expand files, folders (recursively: *.json, *.json.gz) and `-` (stdin)."""
+    sources: list[Source] = []
+    problems: list[FileOutcome] = []
+    for raw in paths:
+        if raw == "-":
+            stream = stdin or sys.stdin.buffer
+            sources.append(Source("<stdin>", lambda s=stream: s))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
+            )
+            sources.extend(file_source(p) for p in found)
+        elif path.is_file():
+            sources.append(file_source(path))
+        else:
+            problems.append(FileOutcome(str(path), "rejected", "no such file or folder"))
+    return sources, problems
+
+
+def file_source(path: Path) -> Source:
+    return Source(str(path), lambda p=path: open(p, "rb"), path.stat().st_size)
+
+
+def read_bounded(source: Source, max_bytes: int) -> bytes:
+    """The file's bytes (decompressed if gzip), refusing more than max_bytes."""
+    if source.size is not None and source.size > max_bytes and not source.name.endswith(".gz"):
+        raise Rejected(
+            f"file is {source.size:,} bytes; the limit is {max_bytes:,} (raise it with --max-size)"
+        )
+    with source.open() as fh:
+        head = fh.read(2)
+        rest = fh.read(max_bytes + 1 - len(head))
+        data = head + rest
+        if head == b"\x1f\x8b":
+            try:
+                # Bound the decompressed size too: a small gzip can expand without end.
+                data = gzip.GzipFile(fileobj=io.BytesIO(head + rest + fh.read())).read(
+                    max_bytes + 1
+                )
+            except (OSError, EOFError) as exc:
+                raise Rejected(f"corrupt gzip data ({exc})") from exc
+        if len(data) > max_bytes:
+            raise Rejected(
+                f"report is larger than the limit of {max_bytes:,} bytes (raise it with --max-size)"
+            )
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a report")
+
+
+def parse_report(data: bytes) -> dict[str, Any]:
+    """Bytes to a JSON object, with a precise reason for anything else."""
+    if not data.strip():
+        raise Rejected("empty file")
+    if b"\x00" in data[:4096]:
+        raise Rejected("binary file, not a JSON report")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Rejected(f"not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise Rejected(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+    except ValueError as exc:
+        raise Rejected(f"invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise Rejected("invalid JSON: nested too deeply") from exc
+    if not isinstance(document, dict):
+        raise Rejected("a report must be a JSON object")
+    return document
+
+
+def parse_collected_at(value: str) -> datetime:
+    return to_naive_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+def check_report(document: dict[str, Any], now: datetime, future_skew: timedelta) -> datetime:
+    """Schema and freshness; returns collected_at as naive UTC."""
+    problems = validate_report(document)
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise Rejected(
+            f"does not match {document.get('schema', 'the schema')!s:.40}: {shown}{more}"
+        )
+    collected = parse_collected_at(document["collected_at"])
+    if collected > now + future_skew:
+        raise Rejected(
+            f"collected_at {document['collected_at']} is in the future (now {now:%Y-%m-%dT%H:%M}Z): "
+            "check the machine's clock"
+        )
+    if collected < EARLIEST:
+        raise Rejected(
+            f"collected_at {document['collected_at']} is before {EARLIEST:%Y}: check the machine's clock"
+        )
+    return collected
+
+
+@dataclass
+class _Prepared:
+    source: str
+    document: dict[str, Any]
+    text: str
+    size: int
+    hash: str
+    collected_at: datetime
+    signer: Any  # signing.Verified | None
+
+
+class Ingestor:
+    """Stores reports in a store; reusable for a stream of files (and the server)."""
+
+    def __init__(
+        self,
+        store: Store,
+        register: RegisterIndex,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        future_skew: timedelta = DEFAULT_FUTURE_SKEW,
+        now: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.register = register
+        self.max_bytes = max_bytes
+        self.future_skew = future_skew
+        self.now = now
+
+    # -- preparation (no database) -----------------------------------------
+    def prepare(self, source: Source) -> _Prepared:
+        data = read_bounded(source, self.max_bytes)
+        document = parse_report(data)
+        collected = check_report(document, self.now(), self.future_skew)
+        try:
+            signer = verify_report(document)
+        except SignatureError as exc:
+            raise Rejected(f"signature rejected: {exc}") from exc
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        return _Prepared(
+            source.name[-_MAX_SOURCE:],
+            document,
+            text,
+            len(data),
+            content_hash(document),
+            collected,
+            signer,
+        )
+
+    # -- storage -----------------------------------------------------------
+    def run(
+        self, sources: Iterable[Source], on_outcome: Callable[[FileOutcome], None] | None = None
+    ) -> IngestSummary:
+        summary = IngestSummary()
+        pending: list[tuple[FileOutcome | None, _Prepared | None, str]] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            results = self._store_batch(pending)
+            for outcome in results:
+                summary.outcomes.append(outcome)
+                if on_outcome:
+                    on_outcome(outcome)
+            pending.clear()
+
+        for source in sources:
+            try:
+                pending.append((None, self.prepare(source), source.name))
+            except Rejected as exc:
+                pending.append((FileOutcome(source.name, "rejected", str(exc)), None, source.name))
+            except OSError as exc:
+                pending.append(
+                    (
+                        FileOutcome(source.name, "rejected", f"cannot read: {exc.strerror or exc}"),
+                        None,
+                        source.name,
+                    )
+                )
+            if len(pending) >= BATCH:
+                flush()
+        flush()
+        return summary
+
+    def _store_batch(
+        self, items: list[tuple[FileOutcome | None, _Prepared | None, str]]
+    ) -> list[FileOutcome]:
+        outcomes: list[FileOutcome] = []
+        received = utcnow()
+        with self.store.write() as conn:
+            for early, prepared, name in items:
+                if prepared is None:
+                    assert early is not None
+                    outcome = early
+                else:
+                    savepoint = conn.begin_nested()
+                    try:
+                        outcome = self._store_one(conn, prepared, received)
+                    except Rejected as exc:
+                        savepoint.rollback()
+                        outcome = FileOutcome(
+                            name, "rejected", str(exc), _hostname(prepared.document)
+                        )
+                    else:
+                        savepoint.commit()
+                if outcome.status == "rejected":
+                    conn.execute(
+                        t.rejections.insert().values(
+                            received_at=received,
+                            source=name[-_MAX_SOURCE:],
+                            reason=outcome.reason[:2048],
+                            content_hash=prepared.hash if prepared else None,
+                            hostname=outcome.hostname,
+                        )
+                    )
+                outcomes.append(outcome)
+        return outcomes
+
+    def _store_one(self, conn: sa.Connection, p: _Prepared, received: datetime) -> FileOutcome:
+        hostname = p.document["identity"]["hostname"]
+        signed = p.signer is not None
+        exists = conn.execute(
+            sa.select(t.reports.c.id).where(t.reports.c.content_hash == p.hash)
+        ).first()
+        if exists:
+            return FileOutcome(p.source, "duplicate", "already stored", hostname, signed=signed)
+        ident = Identity.from_report(p.document)
+        host = _find_host(conn, ident)
+        if host is not None:
+            _check_key(host, p)
+        host_id = host["id"] if host else _create_host(conn, p, ident, received)
+        if p.signer is not None and (host is None or host["public_key"] is None):
+            _pin_key(conn, host_id, p, received)
+        report_id = conn.execute(
+            t.reports.insert().values(
+                host_id=host_id,
+                content_hash=p.hash,
+                report_uuid=p.document["report_id"],
+                collected_at=p.collected_at,
+                received_at=received,
+                source=p.source,
+                collector=p.document["agent"]["collector"],
+                agent_version=p.document["agent"]["version"][:32],
+                signature_state="valid" if signed else "unsigned",
+                key_fingerprint=p.signer.fingerprint if signed else None,
+                size_bytes=p.size,
+                document=p.text,
+            )
+        ).inserted_primary_key[0]
+        current = (
+            host is None
+            or host["last_collected_at"] is None
+            or p.collected_at > host["last_collected_at"]
+        )
+        if current:
+            self._make_current(conn, host_id, report_id, p, ident)
+        reason = (
+            ""
+            if current
+            else f"older than the current report ({host['last_collected_at']:%Y-%m-%d %H:%M}): kept as history"
+        )
+        return FileOutcome(p.source, "accepted", reason, hostname, current=current, signed=signed)
+
+    def _make_current(
+        self, conn: sa.Connection, host_id: int, report_id: int, p: _Prepared, ident: Identity
+    ) -> None:
+        doc = p.document
+        match = self.register.match(ident)
+        addresses = [
+            a["address"]
+            for i in doc["network"].get("interfaces", [])
+            for a in i.get("addresses", [])
+        ]
+        if match is not None:
+            unit, unit_source = match.asset.unit, "register"
+        elif self.register.has_unit(doc.get("unit")):
+            unit, unit_source = doc["unit"], "agent"
+        else:
+            unit = self.register.unit_for(addresses)
+            unit_source = "subnet" if unit else None
+        conn.execute(
+            t.hosts.update()
+            .where(t.hosts.c.id == host_id)
+            .values(
+                hostname=ident_hostname(doc),
+                hostname_key=ident.hostname or "",
+                hardware_uuid=ident.hardware_uuid,
+                serial=ident.serial,
+                platform=doc["platform"],
+                unit=unit,
+                unit_source=unit_source,
+                asset_tag=match.asset.tag if match else None,
+                match_method=match.method if match else None,
+                last_collected_at=p.collected_at,
+                latest_report_id=report_id,
+            )
+        )
+        conn.execute(t.host_macs.delete().where(t.host_macs.c.host_id == host_id))
+        if ident.macs:
+            conn.execute(
+                t.host_macs.insert(), [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)]
+            )
+
+
+def ident_hostname(document: dict[str, Any]) -> str:
+    return document["identity"]["hostname"]
+
+
+def _hostname(document: dict[str, Any]) -> str | None:
+    ident = document.get("identity")
+    name = ident.get("hostname") if isinstance(ident, dict) else None
+    return name[:63] if isinstance(name, str) else None
+
+
+def _find_host(conn: sa.Connection, ident: Identity) -> Any:
+    """The stored host this identity belongs to, by the strongest identifier."""
+    h = t.hosts
+    conds = []
+    if ident.hardware_uuid:
+        conds.append(h.c.hardware_uuid == ident.hardware_uuid)
+    if ident.serial:
+        conds.append(h.c.serial == ident.serial)
+    if ident.hostname:
+        conds.append(h.c.hostname_key == ident.hostname)
+    if ident.macs:
+        conds.append(
+            h.c.id.in_(
+                sa.select(t.host_macs.c.host_id).where(t.host_macs.c.mac.in_(sorted(ident.macs)))
+            )
+        )
+    if not conds:
+        return None
+    rows = conn.execute(sa.select(h).where(sa.or_(*conds))).all()
+    best, best_rank = None, 99
+    for row in rows:
+        m = row._mapping
+        macs = conn.execute(
+            sa.select(t.host_macs.c.mac).where(t.host_macs.c.host_id == m["id"])
+        ).scalars()
+        stored = Identity(
+            m["hostname_key"] or None, m["hardware_uuid"], m["serial"], frozenset(macs)
+        )
+        method = match_method(ident, stored)
+        if method is None:
+            continue
+        rank = ("hardware_uuid", "serial", "mac", "hostname").index(method)
+        if rank < best_rank:
+            best, best_rank = m, rank
+    return best
+
+
+def _check_key(host: Any, p: _Prepared) -> None:
+    pinned = host["key_fingerprint"]
+    if pinned is None:
+        return
+    if p.signer is None:
+        raise Rejected(
+            f"unsigned, but host {host['hostname']} signs its reports (key {pinned}); "
+            "an unsigned report cannot replace signed ones"
+        )
+    if p.signer.fingerprint != pinned:
+        raise Rejected(
+            f"signed with key {p.signer.fingerprint}, but host {host['hostname']} was first seen with key {pinned}; "
+            f"if the agent was reinstalled, accept the new key with `itaudit hosts rekey {host['hostname']}`"
+        )
+
+
+def _create_host(conn: sa.Connection, p: _Prepared, ident: Identity, received: datetime) -> int:
+    return conn.execute(
+        t.hosts.insert().values(
+            hostname=ident_hostname(p.document),
+            hostname_key=ident.hostname or "",
+            hardware_uuid=ident.hardware_uuid,
+            serial=ident.serial,
+            platform=p.document["platform"],
+            first_seen=received,
+        )
+    ).inserted_primary_key[0]
+
+
+def _pin_key(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> None:
+    fingerprint = key_fingerprint(p.signer.public_key)
+    conn.execute(
+        t.hosts.update()
+        .where(t.hosts.c.id == host_id)
+        .values(
+            public_key=p.signer.public_key, key_fingerprint=fingerprint, key_first_seen=received
+        )
+    )
+    conn.execute(
+        t.key_events.insert().values(
+            host_id=host_id,
+            event="pinned",
+            fingerprint=fingerprint,
+            at=received,
+            actor="ingest",
+            note=f"first signed report ({p.source})"[:512],
+        )
+    )
+
+
+def ingest_paths(
+    store: Store,
+    register: RegisterIndex,
+    paths: Iterable[str],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    on_outcome: Callable[[FileOutcome], None] | None = None,
+    stdin: BinaryIO | None = None,
+) -> IngestSummary:
+    """Ingest files, folders and `-`; the library entry point of `itaudit ingest`."""
+    sources, missing = collect_sources(paths, stdin)
+    for outcome in missing:
+        if on_outcome:
+            on_outcome(outcome)
+    summary = Ingestor(store, register, max_bytes=max_bytes).run(sources, on_outcome)
+    summary.outcomes[:0] = missing
+    return summary
+
+
+def ingest_documents(
+    store: Store, register: RegisterIndex, documents: Iterable[tuple[str, dict[str, Any]]]
+) -> IngestSummary:
+    """Ingest reports already in memory (the demo and tests), through the same checks."""
+
+    def sources() -> Iterator[Source]:
+        for name, doc in documents:
+            data = json.dumps(doc, ensure_ascii=False).encode()
+            yield Source(name, lambda d=data: io.BytesIO(d), len(data))
+
+    return Ingestor(store, register).run(sources())
