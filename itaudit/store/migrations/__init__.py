@@ -22,7 +22,7 @@ class Migration:
     apply: Callable[[sa.Connection], None]
 
 
-_MODULES = ["core"]
+_MODULES = ["core", "scan"]
 
 
 def all_migrations() -> list[Migration]:

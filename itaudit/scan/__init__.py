@@ -1,0 +1,1 @@
+"""LAN scans with nmap and their reconciliation with the store and register."""

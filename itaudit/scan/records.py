@@ -1,0 +1,162 @@
+"""Storing scans and reading what the latest scans saw.
+
+This is the contract between the LAN scan (which writes) and the checker and
+reports (which read): a scan is stored with its observations; reconciliation
+fills each observation's bucket, asset tag and host; `latest_sightings` gives
+the observations of the latest complete scan of each unit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from itaudit.scan import tables as st
+from itaudit.store import Store
+
+BUCKETS = ("managed", "registered", "unknown", "forbidden")
+
+
+@dataclass(frozen=True)
+class Port:
+    port: int
+    proto: str = "tcp"
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One device a scan saw."""
+
+    address: str
+    mac: str | None = None
+    vendor: str | None = None
+    hostnames: tuple[str, ...] = ()
+    open_ports: tuple[Port, ...] = ()
+    state: str = "up"
+    bucket: str | None = None
+    asset_tag: str | None = None
+    host_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    targets: tuple[str, ...]
+    target_key: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str = "complete"
+    unit: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    nmap_version: str | None = None
+    run_by: str | None = None
+    addresses: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """An observation with the scan it came from."""
+
+    scan_id: int
+    unit: str | None
+    scanned_at: datetime
+    observation: Observation
+
+
+def _obs_row(scan_id: int, o: Observation) -> dict[str, Any]:
+    return {
+        "scan_id": scan_id,
+        "address": o.address,
+        "mac": o.mac,
+        "vendor": (o.vendor or None) and o.vendor[:128],
+        "hostnames": json.dumps([h[:253] for h in o.hostnames]),
+        "open_ports": json.dumps(
+            [{"port": p.port, "proto": p.proto, "service": p.service} for p in o.open_ports]
+        ),
+        "state": o.state,
+        "bucket": o.bucket,
+        "asset_tag": o.asset_tag,
+        "host_id": o.host_id,
+    }
+
+
+def save_scan(store: Store, scan: ScanRecord, observations: list[Observation]) -> int:
+    """Store a scan and its observations in one transaction; return the scan id."""
+    with store.write() as conn:
+        scan_id = conn.execute(
+            st.scans.insert().values(
+                unit=scan.unit,
+                targets=json.dumps(list(scan.targets)),
+                target_key=scan.target_key[:512],
+                options=json.dumps(scan.options, sort_keys=True),
+                started_at=scan.started_at,
+                finished_at=scan.finished_at,
+                status=scan.status,
+                nmap_version=scan.nmap_version,
+                run_by=(scan.run_by or None) and scan.run_by[:128],
+                addresses=scan.addresses,
+                hosts_up=sum(1 for o in observations if o.state == "up"),
+                message=(scan.message or None) and scan.message[:1024],
+            )
+        ).inserted_primary_key[0]
+        if observations:
+            conn.execute(
+                st.scan_observations.insert(), [_obs_row(scan_id, o) for o in observations]
+            )
+    return scan_id
+
+
+def _observation(m: Any) -> Observation:
+    return Observation(
+        address=m["address"],
+        mac=m["mac"],
+        vendor=m["vendor"],
+        hostnames=tuple(json.loads(m["hostnames"])),
+        open_ports=tuple(
+            Port(p["port"], p.get("proto", "tcp"), p.get("service"))
+            for p in json.loads(m["open_ports"])
+        ),
+        state=m["state"],
+        bucket=m["bucket"],
+        asset_tag=m["asset_tag"],
+        host_id=m["host_id"],
+    )
+
+
+def latest_scan_ids(conn: sa.Connection, unit: str | None = None) -> dict[str | None, int]:
+    """The latest complete scan of each unit (key None: scans outside any unit)."""
+    s = st.scans
+    query = (
+        sa.select(s.c.unit, sa.func.max(s.c.id)).where(s.c.status == "complete").group_by(s.c.unit)
+    )
+    if unit is not None:
+        query = query.where(s.c.unit == unit)
+    return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def latest_sightings(store: Store, unit: str | None = None) -> list[Sighting]:
+    """Every observation of the latest complete scan of each unit (or of `unit`)."""
+    with store.read() as conn:
+        ids = latest_scan_ids(conn, unit)
+        if not ids:
+            return []
+        rows = conn.execute(
+            sa.select(st.scan_observations, st.scans.c.unit, st.scans.c.finished_at)
+            .join(st.scans, st.scans.c.id == st.scan_observations.c.scan_id)
+            .where(st.scan_observations.c.scan_id.in_(list(ids.values())))
+            .order_by(st.scan_observations.c.id)
+        ).all()
+    return [
+        Sighting(
+            scan_id=r._mapping["scan_id"],
+            unit=r._mapping["unit"],
+            scanned_at=r._mapping["finished_at"],
+            observation=_observation(r._mapping),
+        )
+        for r in rows
+    ]

@@ -1,0 +1,53 @@
+"""Migrations of the scan tables."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from itaudit.store.migrations import Migration
+
+
+def _001_initial(conn: sa.Connection) -> None:
+    m = sa.MetaData()
+    sa.Table(
+        "scans",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("unit", sa.String(64), index=True),
+        sa.Column("targets", sa.Text, nullable=False),
+        sa.Column("target_key", sa.String(512), nullable=False, index=True),
+        sa.Column("options", sa.Text, nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("nmap_version", sa.String(32)),
+        sa.Column("run_by", sa.String(128)),
+        sa.Column("addresses", sa.Integer),
+        sa.Column("hosts_up", sa.Integer),
+        sa.Column("message", sa.String(1024)),
+    )
+    sa.Table(
+        "scan_observations",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "scan_id",
+            sa.Integer,
+            sa.ForeignKey("scans.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("address", sa.String(45), nullable=False),
+        sa.Column("mac", sa.String(17), index=True),
+        sa.Column("vendor", sa.String(128)),
+        sa.Column("hostnames", sa.Text, nullable=False),
+        sa.Column("open_ports", sa.Text, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("bucket", sa.String(16)),
+        sa.Column("asset_tag", sa.String(64)),
+        sa.Column("host_id", sa.Integer),
+    )
+    m.create_all(conn)
+
+
+MIGRATIONS = [Migration("scan.001_initial", _001_initial)]
