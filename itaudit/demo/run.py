@@ -33,7 +33,7 @@ STAGES: list[str] = [
     "itaudit.demo.run:stage_ingest",
 ]
 
-REPORTS_DIR = Path("inventory") / "agent-reports" / "demo"
+REPORTS_DIR = Path("reports") / "demo-agent-reports"
 
 
 @dataclass
