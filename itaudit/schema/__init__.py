@@ -15,7 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+import fastjsonschema
+from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 SCHEMA_ID = "itaudit/host-report/1"
@@ -58,10 +59,35 @@ def load_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Draft7Validator:
     schema = load_schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=_formats)
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema, format_checker=_formats)
+
+
+def _as_predicate(check: Any) -> Any:
+    def predicate(value: object) -> bool:
+        try:
+            return bool(check(value))
+        except ValueError:
+            return False
+
+    return predicate
+
+
+@cache
+def _fast_validator() -> Any:
+    """The schema compiled to Python: ~20x faster, but it stops at the first error.
+
+    Valid reports (the common case at ingest) pass here; an invalid one is
+    re-validated by jsonschema to list every problem. Both use the same format
+    checks, and a property test keeps them in agreement.
+    """
+    formats = {
+        name: _as_predicate(_formats.checkers[name][0])
+        for name in ("date-time", "date", "ip-address")
+    }
+    return fastjsonschema.compile(load_schema(), formats=formats)
 
 
 def _path(error: ValidationError) -> str:
@@ -133,9 +159,16 @@ def validate_report(document: Any) -> list[str]:
     if document.get("schema") != SCHEMA_ID:
         # A report of another version would drown in irrelevant errors: say it once.
         return [f"schema: must be {SCHEMA_ID!r}, got {_preview(document.get('schema'))}"]
+    try:
+        _fast_validator()(document)
+        return []
+    except fastjsonschema.JsonSchemaValueException as exc:
+        first = f"{exc.name.removeprefix('data.') or '(report)'}: {exc.message.removeprefix(exc.name + ' ')}"
     errors = sorted(
         _validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     )
+    if not errors:
+        return [first]
     messages = [f"{_path(e)}: {_message(e)}" for e in errors[:_MAX_MESSAGES]]
     if len(errors) > _MAX_MESSAGES:
         messages.append(f"... and {len(errors) - _MAX_MESSAGES} more problems")
