@@ -119,3 +119,53 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
     else:
         yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session")
+def sample_org():
+    """The bundled sample register (read-only)."""
+    from itaudit.org import load_organisation
+    from itaudit.workspace import sample_root
+
+    return load_organisation(sample_root() / "inventory")
+
+
+@pytest.fixture(scope="session")
+def demo_reports(sample_org) -> list[tuple[str, dict]]:
+    """The demo generator's reports for the sample department, generated once."""
+    from itaudit.demo.generate import generate
+
+    return list(generate(sample_org))
+
+
+@pytest.fixture
+def make_report(demo_reports):
+    """make_report(hostname=..., **overrides): a fresh, valid, unsigned report.
+
+    Built from a clean demo workstation; `identity` keys may be overridden
+    directly (hostname, serial, hardware_uuid, macs), other top-level keys too.
+    """
+    import copy
+
+    template = next(doc for name, doc in demo_reports if name == "HO-PC-001.json")
+
+    def make(hostname: str = "TEST-PC01", **overrides):
+        doc = copy.deepcopy(template)
+        doc.pop("signature", None)
+        doc["report_id"] = str(uuid.uuid4())
+        # A fresh machine unless the test says otherwise: new UUID, serial, MAC.
+        rand = uuid.uuid4()
+        doc["identity"].update(
+            hostname=hostname,
+            asset_tag=None,
+            hardware_uuid=str(rand),
+            serial=rand.hex[:10].upper(),
+            macs=["00:1b:21:" + ":".join(rand.hex[i : i + 2] for i in (0, 2, 4))],
+        )
+        for key in ("serial", "hardware_uuid", "macs"):
+            if key in overrides:
+                doc["identity"][key] = overrides.pop(key)
+        doc.update(overrides)
+        return doc
+
+    return make

@@ -1,0 +1,36 @@
+"""`itaudit init` creates a workspace and never overwrites."""
+
+from __future__ import annotations
+
+
+def test_init_creates_workspace(tmp_path, run_cli):
+    target = tmp_path / "office"
+    result = run_cli("init", "--workspace", str(target))
+    assert result.returncode == 0, result.output
+    for rel in (
+        "inventory/organization.yaml",
+        "inventory/assets.csv",
+        "inventory/incident-team.yaml",
+        "reports",
+    ):
+        assert (target / rel).exists(), rel
+    assert not list(target.rglob("*.db"))
+
+
+def test_init_keeps_existing_files(tmp_path, run_cli):
+    target = tmp_path / "office"
+    run_cli("init", "-w", str(target))
+    org = target / "inventory" / "organization.yaml"
+    org.write_text("# edited by the officer\n", encoding="utf-8")
+    (target / "inventory" / "assets.csv").unlink()
+    result = run_cli("init", "-w", str(target))
+    assert result.returncode == 0
+    assert org.read_text(encoding="utf-8") == "# edited by the officer\n"
+    assert (target / "inventory" / "assets.csv").exists()
+    assert "Created 1 file(s)" in result.stdout
+
+
+def test_init_twice_changes_nothing(tmp_path, run_cli):
+    run_cli("init", "-w", str(tmp_path / "w"))
+    result = run_cli("init", "-w", str(tmp_path / "w"))
+    assert "nothing was changed" in result.stdout

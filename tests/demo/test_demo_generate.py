@@ -1,0 +1,89 @@
+"""The demo generator: deterministic, schema-valid, defects applied as listed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from itaudit.demo.generate import generate, load_defects
+from itaudit.signing import verify_report
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def reports(sample_org):
+    return dict(generate(sample_org, now=NOW))
+
+
+def test_same_seed_same_fleet(sample_org, reports):
+    again = dict(generate(sample_org, now=NOW))
+    assert again == reports
+
+
+def test_one_report_per_reporting_computer(sample_org, reports):
+    defects = load_defects()
+    silent = {d.asset for d in defects if d.kind == "never_reports"}
+    extra = {f"{d.hostname}.json" for d in defects if d.kind == "unregistered"}
+    computers = {
+        f"{a.tag}.json" for a in sample_org.assets if a.is_computer and a.tag not in silent
+    }
+    assert set(reports) == computers | extra
+
+
+def test_every_defect_names_a_register_asset(sample_org):
+    tags = {a.tag for a in sample_org.assets}
+    for defect in load_defects():
+        if defect.kind == "unregistered":
+            assert defect.hostname and not any(
+                a.hostname == defect.hostname for a in sample_org.assets
+            )
+        else:
+            assert defect.asset in tags, defect.id
+
+
+def test_defect_ids_are_unique():
+    ids = [d.id for d in load_defects()]
+    assert len(ids) == len(set(ids))
+
+
+def test_all_but_the_unsigned_report_verify(reports):
+    unsigned = {f"{d.asset}.json" for d in load_defects() if d.kind == "unsigned"}
+    for name, doc in reports.items():
+        if name in unsigned:
+            assert "signature" not in doc
+        else:
+            assert verify_report(doc) is not None, name
+
+
+def test_secret_machines_clean_and_planted(reports):
+    clean, planted = reports["HO-PC-070.json"], reports["HO-PC-071.json"]
+    assert not any(i["up"] for i in clean["network"]["interfaces"])
+    assert clean["network"]["default_gateways"] == [] and clean["network"]["profile_history"] == []
+    assert any(i["up"] and i["addresses"] for i in planted["network"]["interfaces"])
+    assert planted["network"]["default_gateways"] and planted["network"]["profile_history"]
+
+
+def test_clean_windows_workstation_baseline(reports):
+    doc = reports["HO-PC-001.json"]
+    av = {a["name"]: a for a in doc["security"]["antivirus"]}
+    assert av["Bkav Endpoint"]["enabled"] and av["Bkav Endpoint"]["product_state"] == 266240
+    assert av["Microsoft Defender Antivirus"]["mode"] == "passive"
+    assert all(
+        p["enabled"] and p["default_inbound"] == "block"
+        for p in doc["security"]["firewall"]["profiles"]
+    )
+    assert doc["os"]["build"] >= 22000
+
+
+def test_defects_change_the_facts_they_name(reports):
+    assert reports["HO-PC-012.json"]["security"]["antivirus"][0]["enabled"] is False
+    assert reports["CN1-PC-002.json"]["security"]["edr"] == []
+    assert reports["HO-PC-045.json"]["os"]["build"] == 19045
+    assert reports["DDNCC-PC-001.json"]["security"]["password_policy"]["min_length"] == 0
+    assert len(reports["TCNMN-PC-003.json"]["network"]["default_gateways"]) == 2
+    stale = datetime.fromisoformat(
+        reports["CTXH-PC-002.json"]["collected_at"].replace("Z", "+00:00")
+    )
+    assert (NOW - stale).days >= 45
