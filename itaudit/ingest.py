@@ -16,12 +16,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from itaudit.identity import Identity, match_method
+from itaudit.identity import MATCH_METHODS, Identity, match_method
 from itaudit.org.matching import RegisterIndex
 from itaudit.schema import validate_report
 from itaudit.signing import SignatureError, content_hash, key_fingerprint, verify_report
@@ -143,6 +144,11 @@ def _reject_constant(name: str) -> Any:
 
 def parse_report(data: bytes) -> dict[str, Any]:
     """Bytes to a JSON object, with a precise reason for anything else."""
+    return decode_report(data)[0]
+
+
+def decode_report(data: bytes) -> tuple[dict[str, Any], str]:
+    """Bytes to (JSON object, its text), with a precise reason for anything else."""
     if not data.strip():
         raise Rejected("empty file")
     if b"\x00" in data[:4096]:
@@ -161,7 +167,7 @@ def parse_report(data: bytes) -> dict[str, Any]:
         raise Rejected("invalid JSON: nested too deeply") from exc
     if not isinstance(document, dict):
         raise Rejected("a report must be a JSON object")
-    return document
+    return document, text
 
 
 def parse_collected_at(value: str) -> datetime:
@@ -222,13 +228,13 @@ class Ingestor:
     # -- preparation (no database) -----------------------------------------
     def prepare(self, source: Source) -> _Prepared:
         data = read_bounded(source, self.max_bytes)
-        document = parse_report(data)
+        # The received text is what is stored: the evidence exactly as the agent sent it.
+        document, text = decode_report(data)
         collected = check_report(document, self.now(), self.future_skew)
         try:
             signer = verify_report(document)
         except SignatureError as exc:
             raise Rejected(f"signature rejected: {exc}") from exc
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
         return _Prepared(
             source.name[-_MAX_SOURCE:],
             document,
@@ -297,13 +303,14 @@ class Ingestor:
                         savepoint.commit()
                 if outcome.status == "rejected":
                     conn.execute(
-                        t.rejections.insert().values(
-                            received_at=received,
-                            source=name[-_MAX_SOURCE:],
-                            reason=outcome.reason[:2048],
-                            content_hash=prepared.hash if prepared else None,
-                            hostname=outcome.hostname,
-                        )
+                        _INSERT_REJECTION,
+                        {
+                            "received_at": received,
+                            "source": name[-_MAX_SOURCE:],
+                            "reason": outcome.reason[:2048],
+                            "content_hash": prepared.hash if prepared else None,
+                            "hostname": outcome.hostname,
+                        },
                     )
                 outcomes.append(outcome)
         return outcomes
@@ -311,87 +318,124 @@ class Ingestor:
     def _store_one(self, conn: sa.Connection, p: _Prepared, received: datetime) -> FileOutcome:
         hostname = p.document["identity"]["hostname"]
         signed = p.signer is not None
-        exists = conn.execute(
-            sa.select(t.reports.c.id).where(t.reports.c.content_hash == p.hash)
-        ).first()
-        if exists:
+        if conn.execute(_FIND_DUPLICATE, {"hash": p.hash}).first():
             return FileOutcome(p.source, "duplicate", "already stored", hostname, signed=signed)
         ident = Identity.from_report(p.document)
         host = _find_host(conn, ident)
-        if host is not None:
-            _check_key(host, p)
-        host_id = host["id"] if host else _create_host(conn, p, ident, received)
-        if p.signer is not None and (host is None or host["public_key"] is None):
-            _pin_key(conn, host_id, p, received)
-        report_id = conn.execute(
-            t.reports.insert().values(
-                host_id=host_id,
-                content_hash=p.hash,
-                report_uuid=p.document["report_id"],
-                collected_at=p.collected_at,
-                received_at=received,
-                source=p.source,
-                collector=p.document["agent"]["collector"],
-                agent_version=p.document["agent"]["version"][:32],
-                signature_state="valid" if signed else "unsigned",
-                key_fingerprint=p.signer.fingerprint if signed else None,
-                size_bytes=p.size,
-                document=p.text,
-            )
-        ).inserted_primary_key[0]
-        current = (
-            host is None
-            or host["last_collected_at"] is None
-            or p.collected_at > host["last_collected_at"]
+        if host is None:
+            # A new machine: one insert with its identity, key and placement.
+            host_id = conn.execute(
+                _INSERT_HOST,
+                {**self._placement(p, ident), "first_seen": received, **_key_fields(p, received)},
+            ).inserted_primary_key[0]
+            if p.signer is not None:
+                _record_pin(conn, host_id, p, received)
+            report_id = self._insert_report(conn, host_id, p, received)
+            conn.execute(_UPDATE_HOST, {"hid": host_id, "latest_report_id": report_id})
+            if ident.macs:
+                conn.execute(
+                    _INSERT_MACS, [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)]
+                )
+            return FileOutcome(p.source, "accepted", "", hostname, current=True, signed=signed)
+        _check_key(host, p)
+        host_id = host["id"]
+        if p.signer is not None and host["key_fingerprint"] is None:
+            conn.execute(_UPDATE_HOST, {"hid": host_id, **_key_fields(p, received)})
+            _record_pin(conn, host_id, p, received)
+        report_id = self._insert_report(conn, host_id, p, received)
+        last = host["last_collected_at"]
+        if last is not None and p.collected_at <= last:
+            reason = f"older than the current report ({last:%Y-%m-%d %H:%M}): kept as history"
+            return FileOutcome(p.source, "accepted", reason, hostname, current=False, signed=signed)
+        conn.execute(
+            _UPDATE_HOST,
+            {"hid": host_id, **self._placement(p, ident), "latest_report_id": report_id},
         )
-        if current:
-            self._make_current(conn, host_id, report_id, p, ident)
-        reason = (
-            ""
-            if current
-            else f"older than the current report ({host['last_collected_at']:%Y-%m-%d %H:%M}): kept as history"
-        )
-        return FileOutcome(p.source, "accepted", reason, hostname, current=current, signed=signed)
+        conn.execute(_DELETE_MACS, {"hid": host_id})
+        if ident.macs:
+            conn.execute(_INSERT_MACS, [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)])
+        return FileOutcome(p.source, "accepted", "", hostname, current=True, signed=signed)
 
-    def _make_current(
-        self, conn: sa.Connection, host_id: int, report_id: int, p: _Prepared, ident: Identity
-    ) -> None:
+    @staticmethod
+    def _insert_report(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> int:
+        agent = p.document["agent"]
+        return conn.execute(
+            _INSERT_REPORT,
+            {
+                "host_id": host_id,
+                "content_hash": p.hash,
+                "report_uuid": p.document["report_id"],
+                "collected_at": p.collected_at,
+                "received_at": received,
+                "source": p.source,
+                "collector": agent["collector"],
+                "agent_version": agent["version"][:32],
+                "signature_state": "valid" if p.signer is not None else "unsigned",
+                "key_fingerprint": p.signer.fingerprint if p.signer is not None else None,
+                "size_bytes": p.size,
+                "document": p.text,
+            },
+        ).inserted_primary_key[0]
+
+    def _placement(self, p: _Prepared, ident: Identity) -> dict[str, Any]:
+        """The host columns that follow its current report: names, unit, asset match."""
         doc = p.document
         match = self.register.match(ident)
-        addresses = [
-            a["address"]
-            for i in doc["network"].get("interfaces", [])
-            for a in i.get("addresses", [])
-        ]
         if match is not None:
             unit, unit_source = match.asset.unit, "register"
         elif self.register.has_unit(doc.get("unit")):
             unit, unit_source = doc["unit"], "agent"
         else:
+            addresses = [
+                a["address"]
+                for i in doc["network"].get("interfaces", [])
+                for a in i.get("addresses", [])
+            ]
             unit = self.register.unit_for(addresses)
             unit_source = "subnet" if unit else None
-        conn.execute(
-            t.hosts.update()
-            .where(t.hosts.c.id == host_id)
-            .values(
-                hostname=ident_hostname(doc),
-                hostname_key=ident.hostname or "",
-                hardware_uuid=ident.hardware_uuid,
-                serial=ident.serial,
-                platform=doc["platform"],
-                unit=unit,
-                unit_source=unit_source,
-                asset_tag=match.asset.tag if match else None,
-                match_method=match.method if match else None,
-                last_collected_at=p.collected_at,
-                latest_report_id=report_id,
-            )
+        return {
+            "hostname": doc["identity"]["hostname"],
+            "hostname_key": ident.hostname or "",
+            "hardware_uuid": ident.hardware_uuid,
+            "serial": ident.serial,
+            "platform": doc["platform"],
+            "unit": unit,
+            "unit_source": unit_source,
+            "asset_tag": match.asset.tag if match else None,
+            "match_method": match.method if match else None,
+            "last_collected_at": p.collected_at,
+        }
+
+
+# Statements built once: building SQLAlchemy constructs per report costs more
+# than executing them.
+_FIND_DUPLICATE = sa.select(t.reports.c.id).where(t.reports.c.content_hash == sa.bindparam("hash"))
+_INSERT_HOST = t.hosts.insert()
+_UPDATE_HOST = t.hosts.update().where(t.hosts.c.id == sa.bindparam("hid"))
+_INSERT_REPORT = t.reports.insert()
+_INSERT_MACS = t.host_macs.insert()
+_DELETE_MACS = t.host_macs.delete().where(t.host_macs.c.host_id == sa.bindparam("hid"))
+_MACS_OF = sa.select(t.host_macs.c.mac).where(t.host_macs.c.host_id == sa.bindparam("hid"))
+_INSERT_REJECTION = t.rejections.insert()
+_INSERT_KEY_EVENT = t.key_events.insert()
+
+
+@cache
+def _host_query(by_uuid: bool, by_serial: bool, by_name: bool, by_mac: bool) -> sa.Select:
+    h = t.hosts
+    conds = []
+    if by_uuid:
+        conds.append(h.c.hardware_uuid == sa.bindparam("uuid"))
+    if by_serial:
+        conds.append(h.c.serial == sa.bindparam("serial"))
+    if by_name:
+        conds.append(h.c.hostname_key == sa.bindparam("name"))
+    if by_mac:
+        macs = sa.select(t.host_macs.c.host_id).where(
+            t.host_macs.c.mac.in_(sa.bindparam("macs", expanding=True))
         )
-        conn.execute(t.host_macs.delete().where(t.host_macs.c.host_id == host_id))
-        if ident.macs:
-            conn.execute(
-                t.host_macs.insert(), [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)]
-            )
+        conds.append(h.c.id.in_(macs))
+    return sa.select(h).where(sa.or_(*conds))
 
 
 def ident_hostname(document: dict[str, Any]) -> str:
@@ -406,38 +450,24 @@ def _hostname(document: dict[str, Any]) -> str | None:
 
 def _find_host(conn: sa.Connection, ident: Identity) -> Any:
     """The stored host this identity belongs to, by the strongest identifier."""
-    h = t.hosts
-    conds = []
-    if ident.hardware_uuid:
-        conds.append(h.c.hardware_uuid == ident.hardware_uuid)
-    if ident.serial:
-        conds.append(h.c.serial == ident.serial)
-    if ident.hostname:
-        conds.append(h.c.hostname_key == ident.hostname)
-    if ident.macs:
-        conds.append(
-            h.c.id.in_(
-                sa.select(t.host_macs.c.host_id).where(t.host_macs.c.mac.in_(sorted(ident.macs)))
-            )
-        )
-    if not conds:
+    flags = (bool(ident.hardware_uuid), bool(ident.serial), bool(ident.hostname), bool(ident.macs))
+    if not any(flags):
         return None
-    rows = conn.execute(sa.select(h).where(sa.or_(*conds))).all()
-    best, best_rank = None, 99
+    params = {
+        "uuid": ident.hardware_uuid,
+        "serial": ident.serial,
+        "name": ident.hostname,
+        "macs": sorted(ident.macs),
+    }
+    rows = conn.execute(_host_query(*flags), {k: v for k, v in params.items() if v}).all()
+    best, best_rank = None, len(MATCH_METHODS)
     for row in rows:
         m = row._mapping
-        macs = conn.execute(
-            sa.select(t.host_macs.c.mac).where(t.host_macs.c.host_id == m["id"])
-        ).scalars()
-        stored = Identity(
-            m["hostname_key"] or None, m["hardware_uuid"], m["serial"], frozenset(macs)
-        )
+        macs = frozenset(conn.execute(_MACS_OF, {"hid": m["id"]}).scalars())
+        stored = Identity(m["hostname_key"] or None, m["hardware_uuid"], m["serial"], macs)
         method = match_method(ident, stored)
-        if method is None:
-            continue
-        rank = ("hardware_uuid", "serial", "mac", "hostname").index(method)
-        if rank < best_rank:
-            best, best_rank = m, rank
+        if method is not None and MATCH_METHODS.index(method) < best_rank:
+            best, best_rank = m, MATCH_METHODS.index(method)
     return best
 
 
@@ -452,42 +482,33 @@ def _check_key(host: Any, p: _Prepared) -> None:
         )
     if p.signer.fingerprint != pinned:
         raise Rejected(
-            f"signed with key {p.signer.fingerprint}, but host {host['hostname']} was first seen with key {pinned}; "
-            f"if the agent was reinstalled, accept the new key with `itaudit hosts rekey {host['hostname']}`"
+            f"signed with key {p.signer.fingerprint}, but host {host['hostname']} was first seen "
+            f"with key {pinned}; if the agent was reinstalled, accept the new key with "
+            f"`itaudit hosts rekey {host['hostname']}`"
         )
 
 
-def _create_host(conn: sa.Connection, p: _Prepared, ident: Identity, received: datetime) -> int:
-    return conn.execute(
-        t.hosts.insert().values(
-            hostname=ident_hostname(p.document),
-            hostname_key=ident.hostname or "",
-            hardware_uuid=ident.hardware_uuid,
-            serial=ident.serial,
-            platform=p.document["platform"],
-            first_seen=received,
-        )
-    ).inserted_primary_key[0]
+def _key_fields(p: _Prepared, received: datetime) -> dict[str, Any]:
+    if p.signer is None:
+        return {}
+    return {
+        "public_key": p.signer.public_key,
+        "key_fingerprint": key_fingerprint(p.signer.public_key),
+        "key_first_seen": received,
+    }
 
 
-def _pin_key(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> None:
-    fingerprint = key_fingerprint(p.signer.public_key)
+def _record_pin(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> None:
     conn.execute(
-        t.hosts.update()
-        .where(t.hosts.c.id == host_id)
-        .values(
-            public_key=p.signer.public_key, key_fingerprint=fingerprint, key_first_seen=received
-        )
-    )
-    conn.execute(
-        t.key_events.insert().values(
-            host_id=host_id,
-            event="pinned",
-            fingerprint=fingerprint,
-            at=received,
-            actor="ingest",
-            note=f"first signed report ({p.source})"[:512],
-        )
+        _INSERT_KEY_EVENT,
+        {
+            "host_id": host_id,
+            "event": "pinned",
+            "fingerprint": p.signer.fingerprint,
+            "at": received,
+            "actor": "ingest",
+            "note": f"first signed report ({p.source})"[:512],
+        },
     )
 
 
