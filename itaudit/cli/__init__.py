@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "hosts": "itaudit.cli.hosts_cmd:hosts",
     "demo": "itaudit.cli.demo_cmd:demo",
     "schema": "itaudit.cli.schema_cmd:schema",
+    "holidays": "itaudit.cli.holidays_cmd:holidays",
 }
 
 

@@ -156,6 +156,23 @@ def format_option(*choices: Format, default: Format = Format.TABLE) -> Callable[
     )
 
 
+def lang_option(f: F) -> F:
+    """--lang vi|en; Vietnamese first, as the department's readers are."""
+    return click.option(
+        "--lang",
+        "-l",
+        type=click.Choice(["vi", "en"]),
+        default="vi",
+        show_default=True,
+        help="Language of names and messages.",
+    )(f)
+
+
+def format_date(day: Any, lang: str) -> str:
+    """dd/mm/yyyy in Vietnamese, ISO in English."""
+    return day.strftime("%d/%m/%Y") if lang == "vi" else day.isoformat()
+
+
 def emit_rows(
     rows: Sequence[dict[str, Any]],
     fmt: str,

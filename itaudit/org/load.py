@@ -24,6 +24,7 @@ from itaudit.org.model import (
     Approval,
     Asset,
     Contact,
+    DayOff,
     IncidentTeam,
     Member,
     Organisation,
@@ -109,6 +110,27 @@ class _Reader:
         except ValueError:
             self.problem(node, key, f"{value!r} is not a date (YYYY-MM-DD)")
             return None
+
+    def days_off(self, node: LineDict, key: str) -> tuple[DayOff, ...]:
+        """A list of {date, name_vi, name_en}: extra days off beyond the national calendar."""
+        items = node.get(key)
+        if items is None:
+            return ()
+        if not isinstance(items, LineList):
+            self.problem(node, key, "must be a list of {date, name_vi, name_en}")
+            return ()
+        out = []
+        for item in items:
+            if not isinstance(item, LineDict):
+                self.problem(
+                    items, items.index(item), "must be a mapping with date, name_vi, name_en"
+                )
+                continue
+            day, name_vi = self.day(item, "date", required=True), self.text(item, "name_vi")
+            name_en = self.text(item, "name_en", required=False) or name_vi
+            if day and name_vi:
+                out.append(DayOff(day, name_vi, name_en))  # type: ignore[arg-type]
+        return tuple(out)
 
     def contact(self, node: LineDict, key: str) -> Contact | None:
         sub = self.mapping(node, key, required=False)
@@ -250,6 +272,7 @@ def _load_unit(r: _Reader, node: LineDict, index: int) -> Unit | None:
         it_contact=it,
         sample=sample is True,
         includes=tuple(includes),
+        extra_days_off=r.days_off(node, "extra_days_off"),
         line=node.line,
     )
 
@@ -598,7 +621,8 @@ def validate_organisation(inventory: Path) -> tuple[Organisation | None, list[Pr
         )
     if not units:
         return None, problems
-    sample = bool(org_node.get("sample", False)) if org_node is not None else False
+    sample = org_node is not None and org_node.get("sample") is True
+    days_off = r.days_off(org_node, "days_off") if org_node is not None else ()
     org = Organisation(
         id=org_fields.get("id", ""),
         name_vi=org_fields.get("name_vi", ""),
@@ -608,6 +632,7 @@ def validate_organisation(inventory: Path) -> tuple[Organisation | None, list[Pr
         assets=tuple(assets),
         team=team,
         sample=sample,
+        days_off=days_off,
     )
     return org, problems
 

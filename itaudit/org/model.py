@@ -55,6 +55,15 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class DayOff:
+    """A day off declared by the organisation or a unit, beyond the national calendar."""
+
+    day: date
+    name_vi: str
+    name_en: str
+
+
+@dataclass(frozen=True)
 class Unit:
     id: str
     name_vi: str
@@ -69,6 +78,7 @@ class Unit:
     it_contact: Contact | None
     sample: bool = False
     includes: tuple[str, ...] = ()
+    extra_days_off: tuple[DayOff, ...] = ()
     line: int = 0
 
     def name(self, lang: str = "vi") -> str:
@@ -159,6 +169,7 @@ class Organisation:
     assets: tuple[Asset, ...]
     team: IncidentTeam | None
     sample: bool = False
+    days_off: tuple[DayOff, ...] = ()
     _by_id: dict[str, Unit] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,0 +1,1 @@
+"""Holiday readiness: the Vietnamese holiday calendar and the readiness checks."""
