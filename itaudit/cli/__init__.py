@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "demo": "itaudit.cli.demo_cmd:demo",
     "schema": "itaudit.cli.schema_cmd:schema",
     "holidays": "itaudit.cli.holidays_cmd:holidays",
+    "serve": "itaudit.cli.serve_cmd:serve",
 }
 
 

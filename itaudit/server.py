@@ -1,0 +1,253 @@
+"""`itaudit serve`: an HTTPS collector for reports pushed by agents on the LAN.
+
+Pushed reports go through exactly the checks of `itaudit ingest` (size bound,
+schema, freshness, signature, key pinning); the server only adds transport:
+TLS (a self-signed certificate made on first run, whose fingerprint agents
+pin), an optional enrolment token, a body limit enforced before reading, and
+socket timeouts so a slow client cannot hold a thread for ever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import ipaddress
+import json
+import logging
+import os
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from itaudit import __version__
+from itaudit.ingest import Ingestor, Source
+from itaudit.org.matching import RegisterIndex
+from itaudit.store import Store
+
+REPORTS_PATH = "/api/v1/reports"
+HEALTH_PATH = "/healthz"
+SOCKET_TIMEOUT = 30.0
+DRAIN_LIMIT = 8 * 1024 * 1024  # read and drop at most this much of a refused body
+
+log = logging.getLogger("itaudit.server")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "0.0.0.0"
+    port: int = 8443
+    max_bytes: int = 5 * 1024 * 1024
+    token: str | None = None
+    cert: Path | None = None
+    key: Path | None = None  # both None: plain HTTP (only for loopback or a trusted segment)
+
+
+def certificate_fingerprint(cert_path: Path) -> str:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    return "SHA256:" + cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def ensure_self_signed(folder: Path, names: list[str]) -> tuple[Path, Path]:
+    """The collector's certificate and key in `folder`, created on first use.
+
+    The key is written 0600. Agents pin the certificate (or its fingerprint):
+    no certificate authority is needed on an office LAN without Internet.
+    """
+    cert_path, key_path = folder / "collector-cert.pem", folder / "collector-key.pem"
+    if cert_path.exists() and key_path.exists():
+        return cert_path, key_path
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = []
+    for name in names or ["localhost"]:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(name)))
+        except ValueError:
+            sans.append(x509.DNSName(name))
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, (names or ["localhost"])[0][:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "itaudit collector"),
+        ]
+    )
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: CollectorServer
+    server_version = f"itaudit/{__version__}"
+    sys_version = ""
+    timeout = SOCKET_TIMEOUT
+
+    def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _refuse(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        """Reply without using the request body, after reading a bounded amount of it.
+
+        Closing a socket with unread data makes TCP send a reset, and the client
+        would see "connection reset" instead of our reason.
+        """
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= DRAIN_LIMIT:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+        self._reply(status, body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.client_address[0], (format % args)[:300])
+
+    def do_GET(self) -> None:
+        if self.path == HEALTH_PATH:
+            self._reply(HTTPStatus.OK, {"status": "ok", "version": __version__})
+        else:
+            self._reply(HTTPStatus.NOT_FOUND, {"status": "error", "reason": "not found"})
+
+    def do_PUT(self) -> None:
+        self._refuse(HTTPStatus.METHOD_NOT_ALLOWED, {"status": "error", "reason": "use POST"})
+
+    do_DELETE = do_PUT
+
+    def do_POST(self) -> None:
+        if self.path != REPORTS_PATH:
+            self._refuse(HTTPStatus.NOT_FOUND, {"status": "error", "reason": "not found"})
+            return
+        if not self.server.authorised(self.headers.get("Authorization", "")):
+            self._refuse(
+                HTTPStatus.UNAUTHORIZED, {"status": "error", "reason": "missing or wrong token"}
+            )
+            return
+        length_text = self.headers.get("Content-Length")
+        if length_text is None or not length_text.isdigit():
+            self._refuse(
+                HTTPStatus.LENGTH_REQUIRED, {"status": "error", "reason": "Content-Length required"}
+            )
+            return
+        length = int(length_text)
+        if length > self.server.config.max_bytes:
+            self._refuse(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {
+                    "status": "rejected",
+                    "reason": f"report is {length:,} bytes; the limit is {self.server.config.max_bytes:,}",
+                },
+            )
+            return
+        body = self.rfile.read(length)
+        outcome = self.server.ingest(body, f"push:{self.client_address[0]}")
+        status = {"accepted": HTTPStatus.CREATED, "duplicate": HTTPStatus.OK}.get(
+            outcome.status, HTTPStatus.UNPROCESSABLE_ENTITY
+        )
+        self._reply(
+            status,
+            {
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "hostname": outcome.hostname,
+                "current": outcome.current,
+            },
+        )
+
+
+class CollectorServer(ThreadingHTTPServer):
+    """Threaded HTTP(S) server; stores one report at a time (the store has one writer)."""
+
+    daemon_threads = True
+
+    def __init__(self, store: Store, register: RegisterIndex, config: ServerConfig):
+        self.config = config
+        self.ingestor = Ingestor(store, register, max_bytes=config.max_bytes)
+        self._lock = threading.Lock()
+        self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self.address_family = family
+        super().__init__((config.host, config.port), _Handler)
+        self._tls: ssl.SSLContext | None = None
+        if config.cert is not None and config.key is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            self._tls.load_cert_chain(config.cert, config.key)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The TLS handshake happens here, in the connection's own thread: done in
+        # accept() it would let one silent client stall the whole server.
+        request.settimeout(SOCKET_TIMEOUT)
+        if self._tls is not None:
+            try:
+                request = self._tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError) as exc:
+                log.info("%s TLS handshake failed: %s", client_address[0], str(exc)[:200])
+                return
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            if self._tls is not None:
+                request.close()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.config.cert else "http"
+        host, port = self.server_address[:2]
+        return f"{scheme}://{host}:{port}"
+
+    def authorised(self, header: str) -> bool:
+        if self.config.token is None:
+            return True
+        expected = f"Bearer {self.config.token}"
+        return hmac.compare_digest(header.encode(), expected.encode())
+
+    def ingest(self, body: bytes, source: str) -> Any:
+        with self._lock:
+            summary = self.ingestor.run([Source(source, lambda b=body: io.BytesIO(b), len(body))])
+        outcome = summary.outcomes[0]
+        self.counts[outcome.status] += 1
+        log.info(
+            "%s %s %s %s", source, outcome.status, outcome.hostname or "-", outcome.reason[:200]
+        )
+        return outcome
+
+
+def token_digest(token: str) -> str:
+    """What the CLI prints instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
