@@ -168,11 +168,6 @@ def lang_option(f: F) -> F:
     )(f)
 
 
-def format_date(day: Any, lang: str) -> str:
-    """dd/mm/yyyy in Vietnamese, ISO in English."""
-    return day.strftime("%d/%m/%Y") if lang == "vi" else day.isoformat()
-
-
 def emit_rows(
     rows: Sequence[dict[str, Any]],
     fmt: str,

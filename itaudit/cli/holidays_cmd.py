@@ -10,13 +10,13 @@ from itaudit.cli.common import (
     Env,
     Format,
     emit_rows,
-    format_date,
     format_option,
     lang_option,
     pass_env,
     workspace_options,
 )
 from itaudit.errors import InputError
+from itaudit.i18n import format_date, t
 
 
 @click.command()
@@ -65,9 +65,6 @@ def holidays(env: Env, year: int | None, unit: str | None, lang: str, fmt: str) 
         }
         for h in spans
     ]
-    headers = (
-        ["Mã", "Ngày lễ", "Từ", "Đến", "Số ngày", "Ngày nghỉ chính thức"]
-        if lang == "vi"
-        else ["Id", "Holiday", "From", "To", "Days", "Official days off"]
-    )
-    emit_rows(rows, fmt, ["id", "holiday", "from", "to", "days", "official"], headers)
+    columns = ["id", "holiday", "from", "to", "days", "official"]
+    headers = [t(f"holidays.header.{c}", lang) for c in columns]
+    emit_rows(rows, fmt, columns, headers)
