@@ -22,7 +22,7 @@ class Migration:
     apply: Callable[[sa.Connection], None]
 
 
-_MODULES = ["core", "scan"]
+_MODULES = ["core", "scan", "check"]
 
 
 def all_migrations() -> list[Migration]:
