@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "hosts": "itaudit.cli.hosts_cmd:hosts",
     "demo": "itaudit.cli.demo_cmd:demo",
     "schema": "itaudit.cli.schema_cmd:schema",
+    "agent": "itaudit.cli.agent_cmd:agent",
+    "scan": "itaudit.cli.scan_cmd:scan",
     "holidays": "itaudit.cli.holidays_cmd:holidays",
     "serve": "itaudit.cli.serve_cmd:serve",
 }

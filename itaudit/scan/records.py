@@ -88,26 +88,29 @@ def _obs_row(scan_id: int, o: Observation) -> dict[str, Any]:
 def save_scan(store: Store, scan: ScanRecord, observations: list[Observation]) -> int:
     """Store a scan and its observations in one transaction; return the scan id."""
     with store.write() as conn:
-        scan_id = conn.execute(
-            st.scans.insert().values(
-                unit=scan.unit,
-                targets=json.dumps(list(scan.targets)),
-                target_key=scan.target_key[:512],
-                options=json.dumps(scan.options, sort_keys=True),
-                started_at=scan.started_at,
-                finished_at=scan.finished_at,
-                status=scan.status,
-                nmap_version=scan.nmap_version,
-                run_by=(scan.run_by or None) and scan.run_by[:128],
-                addresses=scan.addresses,
-                hosts_up=sum(1 for o in observations if o.state == "up"),
-                message=(scan.message or None) and scan.message[:1024],
-            )
-        ).inserted_primary_key[0]
-        if observations:
-            conn.execute(
-                st.scan_observations.insert(), [_obs_row(scan_id, o) for o in observations]
-            )
+        return insert_scan(conn, scan, observations)
+
+
+def insert_scan(conn: sa.Connection, scan: ScanRecord, observations: list[Observation]) -> int:
+    """`save_scan` inside the caller's write transaction (to store more with it)."""
+    scan_id = conn.execute(
+        st.scans.insert().values(
+            unit=scan.unit,
+            targets=json.dumps(list(scan.targets)),
+            target_key=scan.target_key[:512],
+            options=json.dumps(scan.options, sort_keys=True),
+            started_at=scan.started_at,
+            finished_at=scan.finished_at,
+            status=scan.status,
+            nmap_version=scan.nmap_version,
+            run_by=(scan.run_by or None) and scan.run_by[:128],
+            addresses=scan.addresses,
+            hosts_up=sum(1 for o in observations if o.state == "up"),
+            message=(scan.message or None) and scan.message[:1024],
+        )
+    ).inserted_primary_key[0]
+    if observations:
+        conn.execute(st.scan_observations.insert(), [_obs_row(scan_id, o) for o in observations])
     return scan_id
 
 

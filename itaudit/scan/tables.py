@@ -50,3 +50,56 @@ scan_observations = sa.Table(
     sa.Column("asset_tag", sa.String(64)),
     sa.Column("host_id", sa.Integer),
 )
+
+# Reconciliation of a scan with the store and the register (migration scan.002).
+scan_reconciliations = sa.Table(
+    "scan_reconciliations",
+    metadata,
+    sa.Column(
+        "scan_id", sa.Integer, sa.ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("reconciled_at", sa.DateTime, nullable=False),
+    sa.Column("unit", sa.String(64)),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: counts per bucket, missing, findings
+)
+
+# Register entries and reporting hosts expected on the scanned LAN but not seen.
+scan_missing = sa.Table(
+    "scan_missing",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "scan_id",
+        sa.Integer,
+        sa.ForeignKey("scans.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("asset_tag", sa.String(64)),
+    sa.Column("host_id", sa.Integer),
+    sa.Column("hostname", sa.String(63)),
+    sa.Column("type", sa.String(32)),
+    sa.Column("address", sa.String(45)),  # where it was expected, when known
+    sa.Column("source", sa.String(16), nullable=False),  # register, agent
+)
+
+scan_findings = sa.Table(
+    "scan_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "scan_id",
+        sa.Integer,
+        sa.ForeignKey("scans.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),  # critical, high, medium, low
+    sa.Column("address", sa.String(45)),
+    sa.Column("mac", sa.String(17)),
+    sa.Column("asset_tag", sa.String(64)),
+    sa.Column("host_id", sa.Integer),
+    sa.Column("port", sa.Integer),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON: what the finding is based on
+)

@@ -50,4 +50,63 @@ def _001_initial(conn: sa.Connection) -> None:
     m.create_all(conn)
 
 
-MIGRATIONS = [Migration("scan.001_initial", _001_initial)]
+def _002_reconciliation(conn: sa.Connection) -> None:
+    m = sa.MetaData()
+    sa.Table("scans", m, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "scan_reconciliations",
+        m,
+        sa.Column(
+            "scan_id", sa.Integer, sa.ForeignKey("scans.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("reconciled_at", sa.DateTime, nullable=False),
+        sa.Column("unit", sa.String(64)),
+        sa.Column("summary", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "scan_missing",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "scan_id",
+            sa.Integer,
+            sa.ForeignKey("scans.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("asset_tag", sa.String(64)),
+        sa.Column("host_id", sa.Integer),
+        sa.Column("hostname", sa.String(63)),
+        sa.Column("type", sa.String(32)),
+        sa.Column("address", sa.String(45)),
+        sa.Column("source", sa.String(16), nullable=False),
+    )
+    sa.Table(
+        "scan_findings",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "scan_id",
+            sa.Integer,
+            sa.ForeignKey("scans.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("severity", sa.String(16), nullable=False),
+        sa.Column("address", sa.String(45)),
+        sa.Column("mac", sa.String(17)),
+        sa.Column("asset_tag", sa.String(64)),
+        sa.Column("host_id", sa.Integer),
+        sa.Column("port", sa.Integer),
+        sa.Column("detail", sa.Text, nullable=False),
+    )
+    # Only the new tables: `scans` above is a stub for the foreign keys.
+    for name in ("scan_reconciliations", "scan_missing", "scan_findings"):
+        m.tables[name].create(conn)
+
+
+MIGRATIONS = [
+    Migration("scan.001_initial", _001_initial),
+    Migration("scan.002_reconciliation", _002_reconciliation),
+]

@@ -1,0 +1,98 @@
+"""`itaudit scan --diff`: what changed since the previous scan of the same targets.
+
+Devices are paired by MAC when both scans saw one (a device that changed
+address is the same device), else by address. Newly open ports are counted
+only among ports both scans checked, so a wider port list does not look like
+new services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from itaudit.scan.records import Observation
+
+
+@dataclass(frozen=True)
+class PortChange:
+    device: Observation  # as the new scan saw it
+    ports: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ScanDiff:
+    previous_id: int
+    previous_at: datetime | None
+    appeared: tuple[Observation, ...]
+    gone: tuple[Observation, ...]
+    newly_open: tuple[PortChange, ...]
+    moved: tuple[tuple[Observation, Observation], ...]  # (before, now): same MAC, new address
+
+    @property
+    def empty(self) -> bool:
+        return not (self.appeared or self.gone or self.newly_open or self.moved)
+
+
+def _checked(options: dict) -> set[int] | None:
+    ports = options.get("ports")
+    if isinstance(ports, list):
+        return {int(p) for p in ports}
+    return None
+
+
+def diff_scans(
+    previous_id: int,
+    previous_at: datetime | None,
+    before: Iterable[Observation],
+    before_options: dict,
+    after: Iterable[Observation],
+    after_options: dict,
+) -> ScanDiff:
+    old = [o for o in before if o.state == "up"]
+    new = [o for o in after if o.state == "up"]
+    old_by_mac = {o.mac: o for o in old if o.mac}
+    pairs: list[tuple[Observation, Observation]] = []
+    unpaired_new: list[Observation] = []
+    used: set[int] = set()
+    for o in new:
+        match = old_by_mac.get(o.mac) if o.mac else None
+        if match is not None and id(match) not in used:
+            pairs.append((match, o))
+            used.add(id(match))
+        else:
+            unpaired_new.append(o)
+    old_by_addr = {o.address: o for o in old if id(o) not in used}
+    appeared = []
+    for o in unpaired_new:
+        match = old_by_addr.get(o.address)
+        # Same address but two different MACs: another device took the address.
+        if match is not None and id(match) not in used and not (match.mac and o.mac):
+            pairs.append((match, o))
+            used.add(id(match))
+        else:
+            appeared.append(o)
+    gone = [o for o in old if id(o) not in used]
+    checked_before = _checked(before_options)
+    checked_after = _checked(after_options)
+    newly_open = []
+    moved = []
+    for was, now in pairs:
+        if was.address != now.address:
+            moved.append((was, now))
+        opened = {p.port for p in now.open_ports} - {p.port for p in was.open_ports}
+        if checked_before is not None:
+            opened &= checked_before
+        if checked_after is not None:
+            opened &= checked_after
+        if opened:
+            newly_open.append(PortChange(now, tuple(sorted(opened))))
+    return ScanDiff(
+        previous_id=previous_id,
+        previous_at=previous_at,
+        appeared=tuple(appeared),
+        gone=tuple(gone),
+        newly_open=tuple(newly_open),
+        moved=tuple(moved),
+    )

@@ -1,0 +1,294 @@
+"""One `itaudit scan`: plan (every check before nmap starts), run nmap, reconcile,
+store, compare with the previous scan.
+
+Planning needs no store and no nmap, so every guard rail fails fast. nmap is
+started before the store is opened and the agents' hosts are read: that work
+happens while nmap scans, and costs nothing in wall time.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from itaudit.errors import UsageError
+from itaudit.org.model import Organisation, Unit
+from itaudit.scan.nmap_runner import NmapOutput, NmapScan, Progress, scan_arguments
+from itaudit.scan.ports import PortCatalogue, PortChoice, PortRisk, choose_ports
+from itaudit.scan.targets import LARGE_ADDRESSES, TargetError, TargetSet, parse_targets
+
+# The store stack (SQLAlchemy) is imported only once nmap runs: see `execute`.
+if TYPE_CHECKING:
+    from itaudit.scan.diff import ScanDiff
+    from itaudit.scan.reconcile import Reconciliation
+    from itaudit.scan.records import ScanRecord
+    from itaudit.store import Store
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as the store keeps every timestamp."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    targets: tuple[str, ...] = ()
+    unit: str | None = None
+    ports: str = "default"
+    timing: int = 4
+    yes_large: bool = False
+    diff: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedScan:
+    """One nmap run: what it scans, for which unit, with which options."""
+
+    unit: Unit | None
+    targets: TargetSet
+    ports: PortChoice
+    risks: dict[int, PortRisk]
+    arguments: tuple[str, ...]
+    privileged: bool
+    timing: int = 4
+    note: str | None = None  # why the scan has no unit, when it has none
+
+    @property
+    def scan_type(self) -> str:
+        if not self.ports.ports:
+            return "ping"
+        return "syn" if self.privileged else "connect"
+
+    def options(self, simulated: bool = False) -> dict:
+        return {
+            "ports": list(self.ports.ports),
+            "ports_spec": self.ports.spec,
+            "timing": self.timing,
+            "privileged": self.privileged,
+            "scan_type": self.scan_type,
+            "nmap_arguments": list(self.arguments),
+            "simulated": simulated,
+        }
+
+
+def _infer_unit(targets: TargetSet, org: Organisation | None) -> tuple[Unit | None, str | None]:
+    """The one unit whose subnets hold every target, if there is one."""
+    if org is None:
+        return None, "no organization.yaml: devices are matched against agent reports only"
+    inside = [
+        u
+        for u in org.units
+        if all(
+            any(n.version == s.version and n.subnet_of(s) for s in u.subnets)
+            for n in targets.networks
+        )
+    ]
+    if len(inside) == 1:
+        return inside[0], None
+    touched = [
+        u.id
+        for u in org.units
+        if any(n.overlaps(s) for n in targets.networks for s in u.subnets if n.version == s.version)
+    ]
+    if touched:
+        return None, (
+            f"the targets span units {', '.join(touched)}: give --unit to reconcile with one "
+            "unit (missing devices are listed only for a unit)"
+        )
+    return None, "the targets are outside every unit's subnets: no missing devices are listed"
+
+
+def plan_scans(
+    request: ScanRequest,
+    org: Organisation | None,
+    catalogue: PortCatalogue,
+    privileged: bool,
+) -> list[PlannedScan]:
+    """Every scan the request asks for, fully checked; TargetError/UsageError otherwise."""
+    unit: Unit | None = None
+    if request.unit is not None:
+        if org is None:
+            raise UsageError(f"--unit {request.unit}: no organization.yaml in this workspace")
+        unit = org.unit(request.unit)
+        if unit is None:
+            raise UsageError(
+                f"unknown unit {request.unit!r}; units: {', '.join(u.id for u in org.units)}"
+            )
+    jobs: list[tuple[Unit | None, TargetSet, str | None]] = []
+    if request.targets:
+        targets = parse_targets(request.targets, yes_large=request.yes_large)
+        note = None
+        if unit is None:
+            unit, note = _infer_unit(targets, org)
+        jobs.append((unit, targets, note))
+    else:
+        if org is None:
+            raise TargetError(
+                "no targets: give addresses, ranges or networks to scan, or create the "
+                "workspace's organization.yaml (itaudit init) so each unit's subnets are used"
+            )
+        for u in [unit] if unit is not None else list(org.units):
+            subnets = [str(n) for n in u.subnets if n.version == 4]
+            if not subnets:
+                raise TargetError(f"unit {u.id!r} has no IPv4 subnet in organization.yaml to scan")
+            jobs.append((u, parse_targets(subnets, yes_large=request.yes_large), None))
+    total = sum(t.addresses for _, t, _ in jobs)
+    if total > LARGE_ADDRESSES and not request.yes_large:
+        raise TargetError(
+            f"the units' subnets cover {total:,} addresses together, more than "
+            f"{LARGE_ADDRESSES:,}; check them, then add --yes-large if you really mean it"
+        )
+    plans = []
+    for u, targets, note in jobs:
+        choice = choose_ports(request.ports, catalogue, u.id if u else None)
+        plans.append(
+            PlannedScan(
+                unit=u,
+                targets=targets,
+                ports=choice,
+                risks=catalogue.lookup(u.id if u else None),
+                arguments=tuple(scan_arguments(choice.ports, request.timing, privileged)),
+                privileged=privileged,
+                timing=request.timing,
+                note=note,
+            )
+        )
+    return plans
+
+
+def current_user() -> str:
+    """Who runs the scan; under sudo, the person behind it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{sudo} (sudo)" if sudo and sudo != user else user
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    scan_id: int
+    plan: PlannedScan
+    record: ScanRecord
+    result: Reconciliation
+    nmap: NmapOutput | None  # None for a simulated scan
+    diff: ScanDiff | None
+    diff_asked: bool
+
+
+def record_for(
+    plan: PlannedScan,
+    started: datetime,
+    finished: datetime | None,
+    *,
+    status: str,
+    nmap_version: str | None,
+    run_by: str,
+    message: str | None = None,
+    simulated: bool = False,
+) -> ScanRecord:
+    from itaudit.scan.records import ScanRecord
+
+    return ScanRecord(
+        targets=plan.targets.texts,
+        target_key=plan.targets.key,
+        started_at=started,
+        finished_at=finished,
+        status=status,
+        unit=plan.unit.id if plan.unit else None,
+        options=plan.options(simulated=simulated),
+        nmap_version=nmap_version,
+        run_by=run_by,
+        addresses=plan.targets.addresses,
+        message=message,
+    )
+
+
+def execute(
+    plan: PlannedScan,
+    *,
+    nmap_path: str,
+    open_store: Callable[[], Store],
+    org: Organisation | None,
+    want_diff: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_started: Callable[[list[str]], None] | None = None,
+) -> ScanOutcome:
+    """Run one planned scan to its stored, reconciled result."""
+    run_by = current_user()
+    started = utcnow()
+    scan = NmapScan(
+        nmap_path, list(plan.arguments), plan.targets.nmap_targets(), plan.targets.addresses
+    )
+    scan.start()
+    try:
+        if on_started is not None:
+            on_started(scan.command)
+        # While nmap runs: load the store stack, open the store, read what agents reported.
+        from itaudit.scan.diff import diff_scans
+        from itaudit.scan.reconcile import known_hosts, reconcile
+        from itaudit.scan.records import save_scan
+        from itaudit.scan.results import load_scan, previous_scan_id, store_scan
+
+        store = open_store()
+        hosts = known_hosts(store)
+        previous = previous_scan_id(store, plan.targets.key) if want_diff else None
+        try:
+            output = scan.wait(on_progress)
+        except BaseException as exc:
+            scan.stop()
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            save_scan(
+                store,
+                record_for(
+                    plan,
+                    started,
+                    utcnow(),
+                    status="failed",
+                    nmap_version=None,
+                    run_by=run_by,
+                    message=reason,
+                ),
+                [],
+            )
+            raise
+    finally:
+        scan.stop()
+        scan.close()
+    result = reconcile(
+        output.observations,
+        unit=plan.unit,
+        targets=plan.targets,
+        org=org,
+        hosts=hosts,
+        ports=plan.risks,
+        local_addresses=output.local_addresses,
+    )
+    record = record_for(
+        plan,
+        started,
+        utcnow(),
+        status="complete",
+        nmap_version=output.nmap_version,
+        run_by=run_by,
+        message=output.warnings or None,
+    )
+    scan_id = store_scan(store, record, result)
+    diff = None
+    if previous is not None:
+        before = load_scan(store, previous)
+        assert before is not None
+        diff = diff_scans(
+            previous,
+            before.finished_at,
+            before.observations,
+            before.options,
+            result.observations,
+            record.options,
+        )
+    return ScanOutcome(scan_id, plan, record, result, output, diff, want_diff)

@@ -1,0 +1,219 @@
+"""Wording of a scan's result: the rows `itaudit scan` prints, reusable by reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from itaudit.scan.diff import ScanDiff
+from itaudit.scan.reconcile import Device, Finding, Missing, Reconciliation, type_name
+from itaudit.scan.records import Observation
+
+BUCKET_NAMES = {
+    "vi": {
+        "managed": "có tác tử",
+        "registered": "đã đăng ký",
+        "unknown": "không rõ",
+        "forbidden": "BỊ CẤM",
+        "missing": "vắng mặt",
+    },
+    "en": {
+        "managed": "managed",
+        "registered": "registered",
+        "unknown": "unknown",
+        "forbidden": "FORBIDDEN",
+        "missing": "missing",
+    },
+}
+SEVERITY_NAMES = {
+    "vi": {"critical": "nghiêm trọng", "high": "cao", "medium": "trung bình", "low": "thấp"},
+    "en": {"critical": "critical", "high": "high", "medium": "medium", "low": "low"},
+}
+DEVICE_COLUMNS = ("address", "mac", "vendor", "name", "ports", "bucket", "device", "matched_by")
+DEVICE_HEADERS = {
+    "vi": ("Địa chỉ", "MAC", "Hãng", "Tên", "Cổng mở", "Nhóm", "Tài sản / máy", "Nhận diện theo"),
+    "en": (
+        "Address",
+        "MAC",
+        "Vendor",
+        "Name",
+        "Open ports",
+        "Bucket",
+        "Asset / host",
+        "Matched by",
+    ),
+}
+MISSING_COLUMNS = ("asset", "type", "hostname", "address", "source")
+MISSING_HEADERS = {
+    "vi": ("Tài sản", "Loại", "Tên máy", "Địa chỉ dự kiến", "Nguồn"),
+    "en": ("Asset", "Type", "Host name", "Expected address", "Source"),
+}
+FINDING_COLUMNS = ("severity", "kind", "address", "device", "message")
+FINDING_HEADERS = {
+    "vi": ("Mức", "Loại", "Địa chỉ", "Tài sản / máy", "Nội dung"),
+    "en": ("Severity", "Kind", "Address", "Asset / host", "Finding"),
+}
+
+
+def ports_text(o: Observation) -> str:
+    return ", ".join(f"{p.port}/{p.service}" if p.service else str(p.port) for p in o.open_ports)
+
+
+def device_row(d: Device, lang: str) -> dict[str, Any]:
+    o = d.observation
+    name = ", ".join(o.hostnames)
+    if d.local:
+        name = (name + " " if name else "") + (
+            "(máy đang quét)" if lang == "vi" else "(this computer)"
+        )
+    device = d.label
+    if not device and d.likely_type:
+        device = ("có thể là " if lang == "vi" else "probably ") + type_name(d.likely_type, lang)
+    return {
+        "address": o.address,
+        "mac": o.mac,
+        "vendor": o.vendor,
+        "name": name,
+        "ports": ports_text(o),
+        "bucket": BUCKET_NAMES[lang][d.bucket],
+        "device": device,
+        "matched_by": d.matched_by,
+    }
+
+
+def missing_row(m: Missing, lang: str) -> dict[str, Any]:
+    source = {
+        "vi": {"register": "sổ tài sản", "agent": "báo cáo tác tử"},
+        "en": {"register": "register", "agent": "agent report"},
+    }[lang][m.source]
+    return {
+        "asset": m.asset_tag,
+        "type": type_name(m.type, lang) if m.type else None,
+        "hostname": m.hostname,
+        "address": m.address,
+        "source": source,
+    }
+
+
+def finding_row(f: Finding, lang: str) -> dict[str, Any]:
+    return {
+        "severity": SEVERITY_NAMES[lang][f.severity],
+        "kind": f.kind,
+        "address": f.address,
+        "device": f.asset_tag or f.detail.get("hostname"),
+        "message": f.message(lang),
+    }
+
+
+def observation_json(o: Observation) -> dict[str, Any]:
+    return {
+        "address": o.address,
+        "mac": o.mac,
+        "vendor": o.vendor,
+        "hostnames": list(o.hostnames),
+        "open_ports": [{"port": p.port, "service": p.service} for p in o.open_ports],
+    }
+
+
+def device_json(d: Device) -> dict[str, Any]:
+    return {
+        **observation_json(d.observation),
+        "bucket": d.bucket,
+        "asset_tag": d.observation.asset_tag,
+        "host_id": d.observation.host_id,
+        "hostname": d.host.hostname if d.host else (d.asset.hostname if d.asset else None),
+        "type": d.type,
+        "matched_by": d.matched_by,
+        "likely_type": d.likely_type,
+        "this_computer": d.local,
+    }
+
+
+def finding_json(f: Finding, lang: str) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "severity": f.severity,
+        "address": f.address,
+        "mac": f.mac,
+        "asset_tag": f.asset_tag,
+        "host_id": f.host_id,
+        "port": f.port,
+        "message": f.message(lang),
+        "detail": f.detail,
+    }
+
+
+def missing_json(m: Missing) -> dict[str, Any]:
+    return {
+        "source": m.source,
+        "asset_tag": m.asset_tag,
+        "host_id": m.host_id,
+        "hostname": m.hostname,
+        "type": m.type,
+        "address": m.address,
+    }
+
+
+def diff_json(diff: ScanDiff) -> dict[str, Any]:
+    return {
+        "previous_scan": diff.previous_id,
+        "previous_at": diff.previous_at.isoformat() if diff.previous_at else None,
+        "appeared": [observation_json(o) for o in diff.appeared],
+        "gone": [observation_json(o) for o in diff.gone],
+        "newly_open": [
+            {"address": c.device.address, "mac": c.device.mac, "ports": list(c.ports)}
+            for c in diff.newly_open
+        ],
+        "moved": [
+            {"mac": now.mac, "from": was.address, "to": now.address} for was, now in diff.moved
+        ],
+    }
+
+
+def diff_lines(diff: ScanDiff, lang: str) -> list[str]:
+    vi = lang == "vi"
+
+    def who(o: Observation) -> str:
+        extra = [x for x in (o.mac, ", ".join(o.hostnames)) if x]
+        return o.address + (f" ({'; '.join(extra)})" if extra else "")
+
+    when = diff.previous_at.strftime("%Y-%m-%d %H:%M") if diff.previous_at else "?"
+    lines = [
+        (
+            f"So với lần quét #{diff.previous_id} ({when} UTC):"
+            if vi
+            else f"Compared with scan #{diff.previous_id} ({when} UTC):"
+        )
+    ]
+    if diff.empty:
+        lines.append("  không có thay đổi" if vi else "  no change")
+    for o in diff.appeared:
+        lines.append(("  + mới xuất hiện: " if vi else "  + appeared: ") + who(o))
+    for o in diff.gone:
+        lines.append(("  - không còn thấy: " if vi else "  - gone: ") + who(o))
+    for was, now in diff.moved:
+        lines.append(
+            f"  ~ đổi địa chỉ: {now.mac} {was.address} → {now.address}"
+            if vi
+            else f"  ~ moved: {now.mac} {was.address} → {now.address}"
+        )
+    for c in diff.newly_open:
+        ports = ", ".join(str(p) for p in c.ports)
+        lines.append(
+            f"  ! cổng mới mở trên {who(c.device)}: {ports}"
+            if vi
+            else f"  ! newly open on {who(c.device)}: {ports}"
+        )
+    return lines
+
+
+def summary_line(result: Reconciliation, lang: str) -> str:
+    c = result.counts()
+    names = BUCKET_NAMES[lang]
+    parts = [
+        f"{names[b]} {c[b]}" for b in ("managed", "registered", "unknown", "forbidden", "missing")
+    ]
+    sev = result.severity_counts()
+    found = ", ".join(f"{SEVERITY_NAMES[lang][s]} {n}" for s, n in sev.items() if n) or "0"
+    if lang == "vi":
+        return f"{len(result.devices)} thiết bị: " + ", ".join(parts) + f"; phát hiện: {found}"
+    return f"{len(result.devices)} devices: " + ", ".join(parts) + f"; findings: {found}"
