@@ -1,0 +1,356 @@
+#Requires -Version 5.1
+<#
+.SYNOPSIS
+    itaudit zero-install collector for Windows (Windows PowerShell 5.1, no modules to install).
+
+.DESCRIPTION
+    Reads this computer's configuration and writes a *bundle*: a folder with one
+    file per source (registry key, CIM class, cmdlet output), named by source,
+    and manifest.json saying what was read, when, and with what status. It also
+    writes a .zip of that folder. `itaudit agent parse BUNDLE` turns the bundle
+    into a HostReport on the IT officer's machine.
+
+    It only reads: nothing on this computer is changed, except the output
+    folder it creates. Run it as an ordinary user (it records what it could
+    not see) or as an administrator (BitLocker and a few more facts).
+
+    Structured sources are preferred everywhere; no localised text is parsed.
+    The one raw-text source is `netsh wlan show profiles` (Wi-Fi profiles have
+    no structured source a user may read); itaudit parses its layout, not its
+    words.
+
+.PARAMETER OutDir
+    Bundle folder. Default: itaudit-bundles\<COMPUTER>-<UTC time> beside this script.
+
+.PARAMETER NoZip
+    Do not write the .zip beside the folder.
+
+.EXAMPLE
+    powershell -NoProfile -ExecutionPolicy Bypass -File E:\itaudit-collect.ps1
+#>
+[CmdletBinding()]
+param(
+    [string]$OutDir,
+    [switch]$NoZip
+)
+
+Set-StrictMode -Version 1
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+
+$CollectorVersion = '1'
+$Invariant = [Globalization.CultureInfo]::InvariantCulture
+$Clock = [Diagnostics.Stopwatch]::StartNew()
+$UtcNow = [DateTime]::UtcNow
+$HostName = $env:COMPUTERNAME
+if (-not $OutDir) {
+    $base = if ($PSScriptRoot) { $PSScriptRoot } else { (Get-Location).Path }
+    $OutDir = Join-Path $base ('itaudit-bundles\' + $HostName + '-' + $UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", $Invariant))
+}
+New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
+$OutDir = (Resolve-Path -LiteralPath $OutDir).Path
+$Utf8 = New-Object System.Text.UTF8Encoding($false)
+$Sources = [ordered]@{}
+
+# -- writing ------------------------------------------------------------------
+
+function Write-SourceFile([string]$FileName, [string]$Content) {
+    $bytes = $Utf8.GetBytes($Content)
+    [IO.File]::WriteAllBytes((Join-Path $OutDir $FileName), $bytes)
+    $sha = [Security.Cryptography.SHA256]::Create()
+    try { ($sha.ComputeHash($bytes) | ForEach-Object { $_.ToString('x2') }) -join '' } finally { $sha.Dispose() }
+}
+
+function Get-ErrorStatus($ErrorRecord) {
+    # Decide from exception types and error codes, never from the (localised) message.
+    $ex = $ErrorRecord.Exception
+    $code = $null
+    if ([string]$ErrorRecord.FullyQualifiedErrorId -match '0x[0-9A-Fa-f]{8}') { $code = $Matches[0] }
+    elseif ($ex.HResult) { $code = '0x{0:X8}' -f $ex.HResult }
+    $status = 'failed'
+    $e = $ex
+    while ($null -ne $e) {
+        if ($e -is [UnauthorizedAccessException] -or $e -is [Security.SecurityException]) { $status = 'denied'; break }
+        if ($e -is [Management.Automation.ItemNotFoundException] -or $e -is [Management.Automation.CommandNotFoundException]) { $status = 'absent'; break }
+        if ($e.GetType().FullName -eq 'Microsoft.Management.Infrastructure.CimException') {
+            switch ([int]$e.NativeErrorCode) { 2 { $status = 'denied' } 3 { $status = 'absent' } 5 { $status = 'absent' } }
+            break
+        }
+        $e = $e.InnerException
+    }
+    if ($code -in @('0x80041003', '0x80070005')) { $status = 'denied' }        # WBEM_E_ACCESS_DENIED, E_ACCESSDENIED
+    if ($code -in @('0x8004100E', '0x80041010')) { $status = 'absent' }        # invalid namespace, invalid class
+    $msg = ([string]$ex.Message -replace '\s+', ' ').Trim()
+    if ($msg.Length -gt 400) { $msg = $msg.Substring(0, 400) }
+    @{ Status = $status; Message = $msg; Code = $code }
+}
+
+function Save-Source {
+    param(
+        [Parameter(Mandatory)] [string]$Name,
+        [Parameter(Mandatory)] [string]$Kind,
+        [Parameter(Mandatory)] [string]$Target,
+        [Parameter(Mandatory)] [scriptblock]$Read,
+        [object[]]$Arguments = @(),
+        [switch]$List,
+        [switch]$Text
+    )
+    $watch = [Diagnostics.Stopwatch]::StartNew()
+    $entry = [ordered]@{ kind = $Kind; target = $Target; status = 'ok' }
+    try {
+        if ($Text) {
+            $content = (& $Read @Arguments | Out-String)
+            $file = "$Name.txt"
+        } else {
+            # @() keeps a one-item list a list: ConvertTo-Json would write it as an object.
+            $value = if ($List) { @(& $Read @Arguments) } else { & $Read @Arguments }
+            $content = ConvertTo-Json -InputObject $value -Depth 8 -Compress
+            if ($null -eq $content) { $content = 'null' }
+            $file = "$Name.json"
+        }
+        $entry.file = $file
+        $entry.sha256 = Write-SourceFile $file $content
+    } catch {
+        $st = Get-ErrorStatus $_
+        $entry.status = $st.Status
+        $entry.message = $st.Message
+        if ($st.Code) { $entry.error_code = $st.Code }
+    }
+    $entry.duration_ms = [int]$watch.ElapsedMilliseconds
+    $Sources[$Name] = $entry
+}
+
+# -- reading --------------------------------------------------------------------
+
+function Read-RegistryValues([string]$Path, [string[]]$Names) {
+    $key = Get-Item -LiteralPath $Path -ErrorAction Stop
+    $out = [ordered]@{}
+    foreach ($n in $key.GetValueNames()) {
+        if (-not $n) { continue }
+        if ($Names -and ($Names -notcontains $n)) { continue }
+        $v = $key.GetValue($n, $null, 'DoNotExpandEnvironmentNames')
+        if ($v -is [byte[]]) { $v = [int[]]$v }
+        $out[$n] = $v
+    }
+    [pscustomobject]$out
+}
+
+function Read-RegistryTree([string]$Path, [string[]]$Names) {
+    $null = Get-Item -LiteralPath $Path -ErrorAction Stop
+    $out = [ordered]@{}
+    foreach ($sub in @(Get-ChildItem -LiteralPath $Path -ErrorAction Stop)) {
+        try { $out[$sub.PSChildName] = Read-RegistryValues $sub.PSPath $Names } catch { }
+    }
+    [pscustomobject]$out
+}
+
+function Save-Registry([string]$Name, [string]$Path, [string[]]$Names) {
+    Save-Source -Name $Name -Kind 'registry' -Target $Path -Arguments @($Path, $Names) -Read {
+        param($KeyPath, $ValueNames) Read-RegistryValues $KeyPath $ValueNames
+    }
+}
+
+function Save-RegistryTree([string]$Name, [string]$Path, [string[]]$Names) {
+    Save-Source -Name $Name -Kind 'registry-tree' -Target $Path -Arguments @($Path, $Names) -Read {
+        param($KeyPath, $ValueNames) Read-RegistryTree $KeyPath $ValueNames
+    }
+}
+
+function Save-Cim([string]$Name, [string]$Namespace, [string]$Class, [string[]]$Properties, [string]$Filter) {
+    Save-Source -Name $Name -Kind 'cim' -Target "${Namespace}:${Class}" -List -Arguments @($Namespace, $Class, $Properties, $Filter) -Read {
+        param($Ns, $Cls, $Props, $Where)
+        $query = @{ Namespace = $Ns; ClassName = $Cls; ErrorAction = 'Stop' }
+        if ($Where) { $query.Filter = $Where }
+        Get-CimInstance @query | Select-Object -Property $Props
+    }
+}
+
+function Save-PowerShell([string]$Name, [string]$Command, [scriptblock]$Read, [switch]$List) {
+    Save-Source -Name $Name -Kind 'powershell' -Target $Command -Read $Read -List:$List
+}
+
+$IsAdmin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole(
+    [Security.Principal.WindowsBuiltInRole]::Administrator)
+
+# -- os -------------------------------------------------------------------------
+Save-Registry 'reg-currentversion' 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' @(
+    'ProductName', 'EditionID', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'DisplayVersion',
+    'ReleaseId', 'InstallationType', 'InstallDate', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber')
+Save-Cim 'cim-os' 'root/cimv2' 'Win32_OperatingSystem' @(
+    'Caption', 'Version', 'BuildNumber', 'OSArchitecture', 'MUILanguages', 'OSLanguage', 'ProductType',
+    'InstallDate', 'LastBootUpTime', 'CSName')
+
+# -- hardware -------------------------------------------------------------------
+Save-Cim 'cim-computersystem' 'root/cimv2' 'Win32_ComputerSystem' @(
+    'Name', 'DNSHostName', 'Domain', 'PartOfDomain', 'Workgroup', 'Manufacturer', 'Model',
+    'TotalPhysicalMemory', 'PCSystemType', 'HypervisorPresent', 'DomainRole')
+Save-Cim 'cim-bios' 'root/cimv2' 'Win32_BIOS' @('SerialNumber', 'Manufacturer', 'SMBIOSBIOSVersion')
+Save-Cim 'cim-computersystemproduct' 'root/cimv2' 'Win32_ComputerSystemProduct' @('UUID', 'IdentifyingNumber', 'Vendor', 'Name')
+Save-Cim 'cim-systemenclosure' 'root/cimv2' 'Win32_SystemEnclosure' @('ChassisTypes', 'SerialNumber', 'SMBIOSAssetTag')
+Save-Cim 'cim-processor' 'root/cimv2' 'Win32_Processor' @('Name', 'NumberOfCores', 'NumberOfLogicalProcessors')
+Save-Cim 'cim-physicaldisk' 'root/Microsoft/Windows/Storage' 'MSFT_PhysicalDisk' @('FriendlyName', 'Size', 'MediaType', 'BusType', 'DeviceId')
+
+# -- network --------------------------------------------------------------------
+Save-PowerShell 'net-adapters' 'Get-NetAdapter' -List {
+    Get-NetAdapter | Select-Object -Property Name, InterfaceDescription, ifIndex, MacAddress,
+        PermanentAddress, MediaConnectState, InterfaceOperationalStatus, NdisPhysicalMedium, InterfaceType,
+        Virtual, HardwareInterface, ConnectorPresent, ReceiveLinkSpeed
+}
+Save-PowerShell 'net-ipconfiguration' 'Get-NetIPConfiguration -All -Detailed' -List {
+    Get-NetIPConfiguration -All -Detailed | ForEach-Object {
+        $cfg = $_
+        [pscustomobject]@{
+            InterfaceAlias       = $cfg.InterfaceAlias
+            InterfaceIndex       = $cfg.InterfaceIndex
+            InterfaceDescription = $cfg.InterfaceDescription
+            NetProfileName       = if ($cfg.NetProfile) { $cfg.NetProfile.Name } else { $null }
+            NetworkCategory      = if ($cfg.NetProfile) { [int]$cfg.NetProfile.NetworkCategory } else { $null }
+            IPv4Address          = @($cfg.IPv4Address | Where-Object { $_ } | ForEach-Object {
+                    [pscustomobject]@{ IPAddress = $_.IPAddress; PrefixLength = [int]$_.PrefixLength; PrefixOrigin = [int]$_.PrefixOrigin } })
+            IPv6Address          = @(@($cfg.IPv6Address) + @($cfg.IPv6LinkLocalAddress) | Where-Object { $_ } | ForEach-Object {
+                    [pscustomobject]@{ IPAddress = $_.IPAddress; PrefixLength = [int]$_.PrefixLength; PrefixOrigin = [int]$_.PrefixOrigin } })
+            IPv4DefaultGateway   = @($cfg.IPv4DefaultGateway | Where-Object { $_ } | ForEach-Object { $_.NextHop })
+            IPv6DefaultGateway   = @($cfg.IPv6DefaultGateway | Where-Object { $_ } | ForEach-Object { $_.NextHop })
+            DNSServer            = @($cfg.DNSServer | Where-Object { $_ } | ForEach-Object { $_.ServerAddresses })
+            Dhcp                 = if ($cfg.NetIPv4Interface) { [int]$cfg.NetIPv4Interface.Dhcp } else { $null }
+        }
+    }
+}
+Save-RegistryTree 'reg-networklist-profiles' 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\NetworkList\Profiles' @(
+    'ProfileName', 'Description', 'Managed', 'Category', 'DateCreated', 'DateLastConnected', 'NameType')
+Save-Source -Name 'netsh-wlan-profiles' -Kind 'command' -Target 'netsh wlan show profiles' -Text -Read {
+    $out = & netsh.exe wlan show profiles
+    if ($LASTEXITCODE -ne 0) { throw (($out | Out-String).Trim()) }
+    $out
+}
+
+# -- security -------------------------------------------------------------------
+Save-Cim 'cim-antivirusproduct' 'root/SecurityCenter2' 'AntiVirusProduct' @(
+    'displayName', 'instanceGuid', 'pathToSignedProductExe', 'pathToSignedReportingExe', 'productState', 'timestamp')
+Save-PowerShell 'mp-computerstatus' 'Get-MpComputerStatus' {
+    Get-MpComputerStatus | Select-Object -Property AMRunningMode, AMServiceEnabled, AntivirusEnabled,
+        RealTimeProtectionEnabled, AntivirusSignatureLastUpdated, AntivirusSignatureVersion,
+        AntivirusSignatureAge, DefenderSignaturesOutOfDate, AMProductVersion, IsTamperProtected, ComputerState
+}
+Save-Source -Name 'services' -Kind 'services' -Target 'root/cimv2:Win32_Service' -List -Read {
+    Get-CimInstance -ClassName Win32_Service | Select-Object -Property Name, DisplayName, State, StartMode
+}
+Save-Source -Name 'processes' -Kind 'processes' -Target 'root/cimv2:Win32_Process' -List -Read {
+    Get-CimInstance -ClassName Win32_Process | Select-Object -Property Name, ProcessId
+}
+Save-PowerShell 'fw-profiles' 'Get-NetFirewallProfile -PolicyStore ActiveStore' -List {
+    Get-NetFirewallProfile -PolicyStore ActiveStore |
+        Select-Object -Property Name, Enabled, DefaultInboundAction, DefaultOutboundAction
+}
+Save-PowerShell 'bitlocker' 'Get-BitLockerVolume' -List {
+    Get-BitLockerVolume | Select-Object -Property MountPoint, VolumeType, ProtectionStatus, VolumeStatus,
+        EncryptionMethod, EncryptionPercentage
+}
+Save-PowerShell 'local-admins' 'Get-LocalGroupMember -SID S-1-5-32-544' -List {
+    Get-LocalGroupMember -SID 'S-1-5-32-544' | ForEach-Object {
+        [pscustomobject]@{ Name = $_.Name; SID = [string]$_.SID; ObjectClass = $_.ObjectClass; PrincipalSource = [int]$_.PrincipalSource }
+    }
+}
+# Get-LocalGroupMember fails on orphaned SIDs: the CIM association is the fallback.
+Save-PowerShell 'local-admins-cim' 'Win32_Group S-1-5-32-544 -> Win32_GroupUser' -List {
+    $group = Get-CimInstance -ClassName Win32_Group -Filter "LocalAccount=TRUE AND SID='S-1-5-32-544'"
+    Get-CimAssociatedInstance -InputObject $group -Association Win32_GroupUser | ForEach-Object {
+        [pscustomobject]@{ Class = $_.CimClass.CimClassName; Name = $_.Name; Domain = $_.Domain; SID = $_.SID; LocalAccount = $_.LocalAccount }
+    }
+}
+Save-Cim 'cim-useraccounts' 'root/cimv2' 'Win32_UserAccount' @('Name', 'SID', 'Disabled', 'LocalAccount') "LocalAccount=TRUE"
+Save-PowerShell 'netusermodals' 'NetUserModalsGet levels 0 and 3' {
+    if (-not ('ItauditNetApi' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Runtime.InteropServices;
+public static class ItauditNetApi {
+    [DllImport("netapi32.dll", CharSet = CharSet.Unicode)]
+    public static extern int NetUserModalsGet(string server, int level, out IntPtr buffer);
+    [DllImport("netapi32.dll")]
+    public static extern int NetApiBufferFree(IntPtr buffer);
+    public static uint[] Read(int level, int count) {
+        IntPtr buf;
+        int rc = NetUserModalsGet(null, level, out buf);
+        if (rc != 0) { throw new System.ComponentModel.Win32Exception(rc); }
+        try {
+            uint[] values = new uint[count];
+            for (int i = 0; i < count; i++) { values[i] = (uint)Marshal.ReadInt32(buf, i * 4); }
+            return values;
+        } finally { NetApiBufferFree(buf); }
+    }
+}
+'@
+    }
+    $l0 = [ItauditNetApi]::Read(0, 5)   # min_passwd_len, max_passwd_age, min_passwd_age, force_logoff, password_hist_len
+    $l3 = [ItauditNetApi]::Read(3, 3)   # lockout_duration, lockout_observation_window, lockout_threshold
+    [pscustomobject]@{
+        MinPasswordLength = $l0[0]; MaxPasswordAgeSeconds = $l0[1]; MinPasswordAgeSeconds = $l0[2]
+        ForceLogoffSeconds = $l0[3]; PasswordHistoryLength = $l0[4]
+        LockoutDurationSeconds = $l3[0]; LockoutObservationWindowSeconds = $l3[1]; LockoutThreshold = $l3[2]
+    }
+}
+Save-Registry 'reg-desktop' 'HKCU:\Control Panel\Desktop' @('ScreenSaveActive', 'ScreenSaveTimeOut', 'ScreenSaverIsSecure', 'SCRNSAVE.EXE')
+Save-Registry 'reg-desktop-policy' 'HKCU:\Software\Policies\Microsoft\Windows\Control Panel\Desktop' @('ScreenSaveActive', 'ScreenSaveTimeOut', 'ScreenSaverIsSecure', 'SCRNSAVE.EXE')
+Save-Registry 'reg-system-policy' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' @('InactivityTimeoutSecs')
+Save-Registry 'reg-terminal-server' 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' @('fDenyTSConnections')
+Save-Registry 'reg-rdp-tcp' 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' @('UserAuthentication', 'PortNumber', 'SecurityLayer')
+Save-Registry 'reg-ts-policy' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services' @('fDenyTSConnections', 'UserAuthentication')
+Save-Registry 'reg-lanmanserver' 'HKLM:\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters' @('SMB1', 'SMB2')
+Save-Registry 'reg-svc-srv' 'HKLM:\SYSTEM\CurrentControlSet\Services\srv' @('Start')
+Save-Registry 'reg-svc-mrxsmb10' 'HKLM:\SYSTEM\CurrentControlSet\Services\mrxsmb10' @('Start')
+Save-Registry 'reg-explorer-policy-hklm' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer' @('NoDriveTypeAutoRun', 'NoAutorun')
+Save-Registry 'reg-explorer-policy-hkcu' 'HKCU:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer' @('NoDriveTypeAutoRun', 'NoAutorun')
+Save-Registry 'reg-w32time-params' 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' @('Type', 'NtpServer')
+
+# -- patches --------------------------------------------------------------------
+Save-PowerShell 'wu-history' 'Microsoft.Update.Session QueryHistory' -List {
+    $session = New-Object -ComObject Microsoft.Update.Session
+    $searcher = $session.CreateUpdateSearcher()
+    $count = $searcher.GetTotalHistoryCount()
+    if ($count -gt 0) {
+        $searcher.QueryHistory(0, [Math]::Min($count, 1000)) | ForEach-Object {
+            [pscustomobject]@{
+                Title      = $_.Title
+                # WUA reports the date in UTC; written as ISO 8601, culture-independent.
+                Date       = ([DateTime]::SpecifyKind($_.Date, 'Utc')).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant)
+                ResultCode = [int]$_.ResultCode
+                Operation  = [int]$_.Operation
+                UpdateID   = $_.UpdateIdentity.UpdateID
+            }
+        }
+    }
+}
+Save-Cim 'cim-qfe' 'root/cimv2' 'Win32_QuickFixEngineering' @('HotFixID', 'Description', 'InstalledOn')
+Save-Registry 'reg-wu-rebootrequired' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired' @()
+Save-Registry 'reg-cbs-rebootpending' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending' @()
+
+# -- software -------------------------------------------------------------------
+$UninstallValues = @('DisplayName', 'DisplayVersion', 'Publisher', 'InstallDate', 'SystemComponent', 'ParentKeyName', 'ReleaseType')
+Save-RegistryTree 'reg-uninstall-64' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $UninstallValues
+Save-RegistryTree 'reg-uninstall-32' 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall' $UninstallValues
+Save-RegistryTree 'reg-uninstall-user' 'HKCU:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $UninstallValues
+
+# -- manifest -------------------------------------------------------------------
+$manifest = [ordered]@{
+    format             = 'itaudit-bundle/1'
+    platform           = 'windows'
+    collector          = 'powershell'
+    collector_version  = $CollectorVersion
+    collected_at       = $UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant)
+    elevated           = [bool]$IsAdmin
+    hostname           = $HostName
+    ui_language        = (Get-UICulture).Name
+    utc_offset_minutes = [int][TimeZoneInfo]::Local.GetUtcOffset($UtcNow.ToLocalTime()).TotalMinutes
+    powershell_version = $PSVersionTable.PSVersion.ToString()
+    duration_ms        = [int]$Clock.ElapsedMilliseconds
+    sources            = $Sources
+}
+[IO.File]::WriteAllText((Join-Path $OutDir 'manifest.json'), (ConvertTo-Json -InputObject $manifest -Depth 6), $Utf8)
+
+if (-not $NoZip) {
+    Compress-Archive -Path (Join-Path $OutDir '*') -DestinationPath ($OutDir + '.zip') -Force
+    Write-Host "itaudit: bundle written to $OutDir and $OutDir.zip"
+} else {
+    Write-Host "itaudit: bundle written to $OutDir"
+}

@@ -1,0 +1,221 @@
+"""`itaudit agent collect | parse | script`: the workstation side.
+
+Only the agent's own modules are imported here: no store, no reporting stack,
+so `agent collect` stays small and fast on a workstation.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from itaudit.cli.common import EXIT_ENVIRONMENT, CommandFailed, Env, pass_env, workspace_options
+from itaudit.errors import UsageError
+
+_UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+WORKSPACE_CATALOG = Path("inventory") / "security-products.yaml"
+
+
+def _unit(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not _UNIT.match(value):
+        raise click.BadParameter(
+            f"{value!r}: a unit id is lower-case letters, digits and '-' (e.g. ho, ttdvvl)"
+        )
+    return value
+
+
+def _common(f):
+    f = click.option(
+        "--catalog",
+        "catalogs",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Extra antivirus/EDR catalogue YAML (repeatable); WORKSPACE/inventory/security-products.yaml is read too.",
+    )(f)
+    f = click.option("--no-sign", is_flag=True, help="Do not sign the report.")(f)
+    f = click.option(
+        "--key",
+        "key_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Signing key (created on first use, mode 0600).",
+    )(f)
+    f = click.option(
+        "--unit", "-u", callback=_unit, metavar="UNIT", help="Unit id this machine belongs to."
+    )(f)
+    f = click.option(
+        "--out",
+        "-o",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write the report here (.json, or .json.gz to compress) instead of standard output.",
+    )(f)
+    return f
+
+
+@click.group()
+def agent() -> None:
+    """Collect facts on a workstation (Linux live; Windows through the PowerShell bundle)."""
+
+
+@agent.command()
+@_common
+@click.option(
+    "--save-bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also keep every raw output in this folder (a bundle, e.g. to record a test fixture).",
+)
+@workspace_options
+@pass_env
+def collect(
+    env: Env,
+    out: Path | None,
+    unit: str | None,
+    key_path: Path | None,
+    no_sign: bool,
+    catalogs: tuple[Path, ...],
+    save_bundle: Path | None,
+) -> None:
+    """Collect this machine's facts into one signed HostReport.
+
+    Reads only; writes nothing but its own key and the output file. Run as an
+    ordinary user it records in `errors` what it could not see and why; run
+    as root / administrator it sees more.
+
+    \b
+    Key (created on first run, readable only by its owner):
+      root: /etc/itaudit/agent-key.pem   user: ~/.config/itaudit/agent-key.pem
+      Windows: %ProgramData%\\itaudit\\agent-key.pem      (--key PATH overrides)
+
+    \b
+    Exit status: 0 report written, 2 usage error, 3 the machine or the key failed.
+    """
+    from itaudit.agent.collect import collect_live, load_catalogs
+
+    if save_bundle is not None and save_bundle.exists() and any(save_bundle.iterdir()):
+        raise UsageError(f"{save_bundle} is not empty: give a new folder for --save-bundle")
+    catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
+    report = collect_live(catalog, unit, save_bundle)
+    _finish(report, out, key_path, no_sign, default_key=True)
+
+
+@agent.command()
+@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@_common
+@workspace_options
+@pass_env
+def parse(
+    env: Env,
+    bundle: Path,
+    out: Path | None,
+    unit: str | None,
+    key_path: Path | None,
+    no_sign: bool,
+    catalogs: tuple[Path, ...],
+) -> None:
+    """Turn a BUNDLE (folder or .zip from the PowerShell collector) into a HostReport.
+
+    The same parsers as the live agent read the recorded outputs. The report
+    is signed only when --key is given: that key then vouches for the
+    parsing, not for the workstation (the script cannot sign).
+
+    \b
+    Exit status: 0 report written, 2 the bundle is unreadable, 3 the key failed.
+    """
+    from itaudit.agent.collect import load_catalogs, parse_bundle
+
+    catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
+    report = parse_bundle(bundle, catalog, unit)
+    _finish(report, out, key_path, no_sign or key_path is None, default_key=False)
+
+
+@agent.command()
+@click.option(
+    "--platform",
+    type=click.Choice(["windows"]),
+    required=True,
+    help="The collector to print (Windows PowerShell 5.1).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the script to FILE."
+)
+def script(platform: str, out: Path | None) -> None:
+    """Print the zero-install collector script for PLATFORM.
+
+    \b
+    Windows: save it as itaudit-collect.ps1 on a USB stick, then on each machine
+      powershell -NoProfile -ExecutionPolicy Bypass -File itaudit-collect.ps1
+    It writes a bundle folder and a .zip beside the script; `itaudit agent
+    parse` turns it into a report. See docs/agent.md.
+    """
+    from itaudit.agent.windows_live import collector_script
+
+    text = collector_script()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    # UTF-8 with BOM and CRLF: what Windows PowerShell 5.1 reads without surprises.
+    _write_atomic(out, text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8-sig"))
+    click.echo(f"wrote {out}", err=True)
+
+
+def _finish(
+    report: dict[str, Any],
+    out: Path | None,
+    key_path: Path | None,
+    no_sign: bool,
+    default_key: bool,
+) -> None:
+    note = ""
+    if not no_sign:
+        from itaudit.agent.keys import default_key_path, load_key
+        from itaudit.signing import sign_report
+
+        path = key_path or Path(default_key_path())
+        key = load_key(path)
+        if key.warning:
+            click.echo(f"warning: {key.warning}", err=True)
+        if key.created:
+            click.echo(f"created signing key {path} ({key.fingerprint})", err=True)
+        report = sign_report(report, key.key)
+        note = f", signed ({key.fingerprint})"
+    else:
+        note = ", unsigned"
+    data = json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8")
+    errors = len(report["errors"])
+    summary = f"{report['identity']['hostname']}: {errors} thing(s) not seen (see errors){note}"
+    if out is None:
+        sys.stdout.buffer.write(data + b"\n")
+        sys.stdout.flush()
+        click.echo(summary, err=True)
+        return
+    if out.name.endswith(".gz"):
+        data = gzip.compress(data, mtime=0)
+    _write_atomic(out, data)
+    click.echo(f"{summary}; written to {out}", err=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target then rename: a pulled USB stick never leaves half a report."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise CommandFailed(
+            f"cannot write {path}: {exc.strerror or exc}", EXIT_ENVIRONMENT
+        ) from exc
