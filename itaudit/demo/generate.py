@@ -338,7 +338,12 @@ class _Machine:
                         }
                     ],
                 },
-                "disk_encryption": None,
+                # LUKS on laptops, as the Linux agent reads it from lsblk.
+                "disk_encryption": {
+                    "volumes": [{"mount": "/", "protection": "on", "method": "luks2", "percent": None}]
+                }
+                if self.laptop
+                else None,
                 "screen_lock": None
                 if self.server
                 else {"enabled": True, "timeout_seconds": 600, "requires_password": True},
@@ -564,6 +569,18 @@ class _Machine:
             for n, v, p in items
         ]
 
+    def errors(self) -> list[dict[str, Any]]:
+        """What the real agent says it cannot see: no screen lock on a Linux server without a GUI."""
+        if self.platform == "linux" and self.server:
+            return [
+                {
+                    "probe": "security.screen_lock",
+                    "kind": "unsupported",
+                    "message": "no graphical session: screen lock does not apply to a server without a GUI",
+                }
+            ]
+        return []
+
     def build(self) -> dict[str, Any]:
         return {
             "schema": "itaudit/host-report/1",
@@ -585,7 +602,7 @@ class _Machine:
             "security": self.security(),
             "patches": self.patches(),
             "software": self.software(),
-            "errors": [],
+            "errors": self.errors(),
         }
 
 
