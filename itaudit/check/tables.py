@@ -59,7 +59,9 @@ check_results = sa.Table(
     sa.Column("not_applicable", sa.Integer, nullable=False),
     sa.Column("waived", sa.Integer, nullable=False),
     sa.Column("score", sa.Float),  # passed / (passed + failed); null when both are 0
-    sa.Column("results", sa.Text, nullable=False),  # JSON: rule id -> [status, trace, notes, waiver]
+    sa.Column(
+        "results", sa.Text, nullable=False
+    ),  # JSON: rule id -> [status, trace, notes, waiver]
 )
 
 attestations = sa.Table(
