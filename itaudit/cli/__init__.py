@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "scan": "itaudit.cli.scan_cmd:scan",
     "holidays": "itaudit.cli.holidays_cmd:holidays",
     "serve": "itaudit.cli.serve_cmd:serve",
+    "profiles": "itaudit.cli.profiles_cmd:profiles",
+    "check": "itaudit.cli.check_cmd:check",
+    "attest": "itaudit.cli.attest_cmd:attest",
 }
 
 

@@ -31,6 +31,8 @@ STAGES: list[str] = [
     "itaudit.demo.run:stage_register",
     "itaudit.demo.run:stage_generate",
     "itaudit.demo.run:stage_ingest",
+    "itaudit.check.demo:stage_attestations",
+    "itaudit.check.demo:stage_check",
 ]
 
 REPORTS_DIR = Path("reports") / "demo-agent-reports"
