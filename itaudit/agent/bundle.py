@@ -379,6 +379,7 @@ class BundleWriter:
         elevated: bool | None,
         hostname: str | None,
         utc_offset_minutes: int,
+        duration_ms: int | None = None,
     ) -> Path:
         self.manifest.update(
             collected_at=collected_at,
@@ -386,6 +387,8 @@ class BundleWriter:
             hostname=hostname,
             utc_offset_minutes=utc_offset_minutes,
         )
+        if duration_ms is not None:
+            self.manifest["duration_ms"] = duration_ms
         path = self.folder / MANIFEST
         path.write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
         return path

@@ -120,6 +120,7 @@ def collect_live(
             report["agent"]["elevated"],
             report["identity"]["hostname"],
             ctx.utc_offset_minutes,
+            report["agent"]["duration_ms"],
         )
     return report
 

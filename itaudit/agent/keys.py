@@ -57,6 +57,13 @@ def load_key(path: Path) -> AgentKey:
     from itaudit.signing import key_fingerprint, load_or_create_key, public_key_b64
 
     existed = path.exists()
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise AgentError(
+                    f"cannot create the signing key {path}: {folder} is a file, not a folder"
+                )
+            break
     try:
         key = load_or_create_key(path)
     except PermissionError as exc:
@@ -64,8 +71,6 @@ def load_key(path: Path) -> AgentKey:
             f"cannot {'read' if existed else 'create'} the signing key {path}: permission denied "
             "(give --key PATH in a folder you own, or --no-sign)"
         ) from exc
-    except FileExistsError as exc:
-        raise AgentError(f"{path} appeared while creating the key; run again") from exc
     except OSError as exc:
         raise AgentError(f"cannot create the signing key {path}: {exc.strerror or exc}") from exc
     except ValueError as exc:

@@ -41,6 +41,13 @@ _PC_SYSTEM_TYPE = {
 # MSFT_PhysicalDisk.MediaType and BusType.
 _MEDIA = {3: "hdd", 4: "ssd", 5: "ssd"}
 _BUS_USB = 7
+_NO_ASSET_TAG = {
+    "no asset tag",
+    "no asset information",
+    "asset-1234567890",
+    "none",
+    "default string",
+}
 
 
 def windows_form_factor(system: dict[str, Any], chassis: list[int], server_os: bool | None) -> str:
@@ -106,11 +113,7 @@ class HardwareProbe(Probe):
                 if c is not None and 0 <= c <= 255
             ]
             tag = text(enc.get("SMBIOSAssetTag"), 64)
-            if (
-                tag
-                and normalise_serial(tag)
-                and tag.lower() not in ("no asset tag", "asset-1234567890")
-            ):
+            if tag and normalise_serial(tag) and tag.lower() not in _NO_ASSET_TAG:
                 ident["asset_tag"] = tag
         hw["chassis_types"] = chassis[:16]
         hw["form_factor"] = windows_form_factor(system, chassis, run.section("os").get("server"))

@@ -18,6 +18,9 @@ from itaudit.agent.probes.base import Probe, ProbeRun, as_list, iso, ps_datetime
 
 WU_SUCCEEDED = 2
 WU_INSTALL = 1
+# Antivirus definition updates arrive daily and say nothing about OS patching:
+# they are listed as installed but never count as the last install.
+DEFINITION_KBS = {"KB2267602", "KB2461484", "KB915597"}
 _KB = re.compile(r"\bKB(\d{6,8})\b", re.IGNORECASE)
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _FILETIME_HEX = re.compile(r"^[0-9A-Fa-f]{15,16}$")
@@ -67,13 +70,13 @@ class PatchesProbe(Probe):
                 ):
                     continue
                 when = ps_datetime(entry.get("Date"))
-                if when and (last is None or when > last):
-                    last = when
                 title = text(entry.get("Title"), 512)
                 m = _KB.search(title or "")
-                if not m:
-                    continue  # definition updates and drivers without a KB number
-                kb = f"KB{m.group(1)}"
+                kb = f"KB{m.group(1)}" if m else None
+                if when and kb not in DEFINITION_KBS and (last is None or when > last):
+                    last = when
+                if kb is None:
+                    continue  # drivers and other updates without a KB number
                 known = installed.get(kb)
                 if known is None or (when and (known["installed_at"] or "") < (iso(when) or "")):
                     installed[kb] = {"id": kb, "title": title, "installed_at": iso(when)}

@@ -1,0 +1,98 @@
+"""Bundles are untrusted input: names, sizes, hashes and shapes are checked."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from itaudit.agent.bundle import Bundle, BundleContext, zip_bundle
+from itaudit.agent.context import Status
+from itaudit.agent.errors import BundleError
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+WIN = FIXTURES / "win11-defender-only" / "bundle"
+
+
+@pytest.fixture
+def bundle_copy(tmp_path):
+    dest = tmp_path / "bundle"
+    shutil.copytree(WIN, dest)
+    return dest
+
+
+def _manifest(path):
+    return json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _write(path, manifest):
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_zip_with_a_top_folder_reads_like_the_folder(tmp_path):
+    target = tmp_path / "b.zip"
+    with zipfile.ZipFile(target, "w") as zf:
+        for f in WIN.iterdir():
+            zf.write(f, f"HO-TTR-LT02-20240621T084012Z/{f.name}")
+    ctx = BundleContext(Bundle.open(target))
+    assert ctx.read_registry("reg-currentversion", "").value["CurrentBuild"] == "22631"
+
+
+def test_flat_zip_round_trip(tmp_path):
+    ctx = BundleContext(Bundle.open(zip_bundle(WIN, tmp_path / "flat.zip")))
+    assert ctx.services().ok
+
+
+def test_file_changed_after_collection_is_not_trusted(bundle_copy):
+    (bundle_copy / "reg-currentversion.json").write_text('{"CurrentBuild": "19045"}')
+    res = BundleContext(Bundle.open(bundle_copy)).read_registry("reg-currentversion", "")
+    assert res.status is Status.FAILED
+    assert "changed after collection" in res.message
+
+
+def test_manifest_naming_a_file_outside_the_bundle_is_refused(bundle_copy):
+    m = _manifest(bundle_copy)
+    m["sources"]["reg-currentversion"]["file"] = "../../etc/passwd"
+    _write(bundle_copy, m)
+    with pytest.raises(BundleError, match="unsafe name"):
+        Bundle.open(bundle_copy)
+
+
+def test_unknown_format_is_refused(bundle_copy):
+    m = _manifest(bundle_copy)
+    m["format"] = "something-else/9"
+    _write(bundle_copy, m)
+    with pytest.raises(BundleError, match="format must be"):
+        Bundle.open(bundle_copy)
+
+
+def test_folder_without_manifest_is_not_a_bundle(tmp_path):
+    with pytest.raises(BundleError, match=r"no manifest\.json"):
+        Bundle.open(tmp_path)
+
+
+def test_source_missing_from_the_bundle_is_a_failed_read(bundle_copy):
+    m = _manifest(bundle_copy)
+    del m["sources"]["fw-profiles"]
+    _write(bundle_copy, m)
+    res = BundleContext(Bundle.open(bundle_copy)).powershell("fw-profiles", "")
+    assert (res.status, res.message) == (
+        Status.FAILED,
+        "not in the bundle (collected by an older script?)",
+    )
+
+
+def test_recorded_error_status_and_code_are_replayed(bundle_copy):
+    res = BundleContext(Bundle.open(bundle_copy)).powershell("local-admins", "")
+    assert res.status is Status.FAILED
+    assert res.message.endswith("(0x80131509)")
+
+
+def test_parse_cli_reports_a_broken_bundle_with_exit_2(run_cli, bundle_copy):
+    (bundle_copy / "manifest.json").write_text("{not json")
+    res = run_cli("agent", "parse", str(bundle_copy))
+    assert res.returncode == 2
+    assert "manifest.json" in res.stderr and "invalid JSON" in res.stderr
