@@ -6,6 +6,7 @@ front; the store comes while nmap runs (see itaudit.scan.run).
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -40,6 +41,10 @@ class _ProgressPrinter:
         click.echo(
             ("Đang chạy: " if self.lang == "vi" else "Running: ") + " ".join(command), err=True
         )
+        # Load the output code now, while nmap works, rather than after it.
+        import tabulate  # noqa: F401
+
+        import itaudit.scan.view  # noqa: F401
 
     def __call__(self, p: Any) -> None:
         minutes, seconds = divmod(int(p.elapsed), 60)
@@ -311,6 +316,10 @@ def scan(
             err=True,
         )
     forbidden = sum(o.result.counts()["forbidden"] for o in outcomes)
+    # Everything is stored and printed. Exempt what is loaded from the interpreter's
+    # final garbage collection: it was a quarter of a scan's overhead over plain nmap
+    # (benchmarks/bench_scan.py), and there is nothing left to collect.
+    gc.freeze()
     if forbidden:
         raise CommandFailed(
             f"{forbidden} thiết bị bị cấm đang có trên mạng LAN"

@@ -1,4 +1,5 @@
-"""`itaudit scan --diff`: what changed since the previous scan of the same targets.
+"""`itaudit scan --diff`: what changed since the previous scan of the same targets:
+devices that appeared, went or changed address, ports newly open or closed.
 
 Devices are paired by MAC when both scans saw one (a device that changed
 address is the same device), else by address. Newly open ports are counted
@@ -28,11 +29,14 @@ class ScanDiff:
     appeared: tuple[Observation, ...]
     gone: tuple[Observation, ...]
     newly_open: tuple[PortChange, ...]
+    newly_closed: tuple[PortChange, ...]
     moved: tuple[tuple[Observation, Observation], ...]  # (before, now): same MAC, new address
 
     @property
     def empty(self) -> bool:
-        return not (self.appeared or self.gone or self.newly_open or self.moved)
+        return not (
+            self.appeared or self.gone or self.newly_open or self.newly_closed or self.moved
+        )
 
 
 def _checked(options: dict) -> set[int] | None:
@@ -77,22 +81,28 @@ def diff_scans(
     checked_before = _checked(before_options)
     checked_after = _checked(after_options)
     newly_open = []
+    newly_closed = []
     moved = []
     for was, now in pairs:
         if was.address != now.address:
             moved.append((was, now))
-        opened = {p.port for p in now.open_ports} - {p.port for p in was.open_ports}
-        if checked_before is not None:
-            opened &= checked_before
-        if checked_after is not None:
-            opened &= checked_after
+        ports_now = {p.port for p in now.open_ports}
+        ports_then = {p.port for p in was.open_ports}
+        opened, closed = ports_now - ports_then, ports_then - ports_now
+        for checked in (checked_before, checked_after):
+            if checked is not None:
+                opened &= checked
+                closed &= checked
         if opened:
             newly_open.append(PortChange(now, tuple(sorted(opened))))
+        if closed:
+            newly_closed.append(PortChange(now, tuple(sorted(closed))))
     return ScanDiff(
         previous_id=previous_id,
         previous_at=previous_at,
         appeared=tuple(appeared),
         gone=tuple(gone),
         newly_open=tuple(newly_open),
+        newly_closed=tuple(newly_closed),
         moved=tuple(moved),
     )

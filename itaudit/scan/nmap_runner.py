@@ -8,7 +8,6 @@ networks from `itaudit.scan.targets` is ever passed to nmap.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import re
@@ -95,6 +94,8 @@ def find_nmap() -> str:
 def is_privileged() -> bool:
     """Whether nmap can use raw packets here: root with CAP_NET_RAW, or a Windows administrator."""
     if sys.platform == "win32":
+        import ctypes
+
         try:
             return bool(ctypes.windll.shell32.IsUserAnAdmin())  # type: ignore[attr-defined]
         except (AttributeError, OSError):

@@ -14,7 +14,7 @@ from typing import Any
 
 from itaudit.errors import InputError, Problem, UsageError
 from itaudit.org.model import ASSET_TYPES
-from itaudit.yamlfile import LineDict, LineList, load_yaml
+from itaudit.yamlfile import MAX_YAML_BYTES, LineDict, LineList, load_yaml
 
 PORTS_FILE = Path("data") / "scan-ports.yaml"  # under the workspace's profiles/
 RISKS = ("high", "medium", "low")
@@ -79,7 +79,7 @@ class _Reader:
 
 
 def _entry(r: _Reader, node: Any, where: Any, parent: Any) -> PortRisk | None:
-    if not isinstance(node, LineDict):
+    if not isinstance(node, dict):
         r.bad(parent, where, "each port must be a mapping with port, service, risk, notes")
         return None
     for key in node:
@@ -120,7 +120,7 @@ def _entry(r: _Reader, node: Any, where: Any, parent: Any) -> PortRisk | None:
 
 
 def _entries(r: _Reader, node: Any, key: str, parent: Any) -> list[PortRisk]:
-    if not isinstance(node, LineList):
+    if not isinstance(node, list):
         r.bad(parent, key, "must be a list of ports")
         return []
     out: list[PortRisk] = []
@@ -138,11 +138,39 @@ def _entries(r: _Reader, node: Any, key: str, parent: Any) -> list[PortRisk]:
 
 
 def load_catalogue(path: Path, unit_ids: set[str] | None = None) -> PortCatalogue:
-    """Read and check the port list; InputError naming every problem with its line."""
-    r = _Reader(str(path))
-    data = load_yaml(path)
-    if not isinstance(data, LineDict):
-        raise InputError(Problem(str(path), "must be a mapping with `ports:` (and `units:`)"))
+    """Read and check the port list; InputError naming every problem with its line.
+
+    The file is read on every scan, before nmap starts: it is parsed with
+    libyaml when available, and parsed again with line numbers only when it
+    has a problem to report.
+    """
+    fast = _fast_yaml(path)
+    if fast is not None:
+        try:
+            return _catalogue(fast, str(path), unit_ids)
+        except InputError:
+            pass
+    return _catalogue(load_yaml(path), str(path), unit_ids)
+
+
+def _fast_yaml(path: Path) -> Any:
+    try:
+        from yaml import CSafeLoader, YAMLError
+        from yaml import load as yaml_load
+    except ImportError:
+        return None
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            return None
+        return yaml_load(path.read_text(encoding="utf-8-sig"), Loader=CSafeLoader)
+    except (OSError, UnicodeDecodeError, YAMLError):
+        return None  # the line-aware loader reports it properly
+
+
+def _catalogue(data: Any, source: str, unit_ids: set[str] | None) -> PortCatalogue:
+    r = _Reader(source)
+    if not isinstance(data, dict):
+        raise InputError(Problem(source, "must be a mapping with `ports:` (and `units:`)"))
     for key in data:
         if key not in ("ports", "units"):
             r.bad(data, key, "unknown section (allowed: ports, units)")
@@ -150,15 +178,15 @@ def load_catalogue(path: Path, unit_ids: set[str] | None = None) -> PortCatalogu
     if not default and not r.problems:
         r.bad(data, "ports", "the default list is empty")
     units: dict[str, tuple[PortRisk, ...]] = {}
-    tailoring = data.get("units") or LineDict()
-    if not isinstance(tailoring, LineDict):
+    tailoring = data.get("units") or {}
+    if not isinstance(tailoring, dict):
         r.bad(data, "units", "must be a mapping of unit id to add/remove")
-        tailoring = LineDict()
+        tailoring = {}
     for unit_id, spec in tailoring.items():
         if unit_ids is not None and unit_id not in unit_ids:
             r.bad(tailoring, unit_id, f"{unit_id!r} is not a unit of organization.yaml")
             continue
-        if not isinstance(spec, LineDict):
+        if not isinstance(spec, dict):
             r.bad(tailoring, unit_id, "must be a mapping with add: and/or remove:")
             continue
         for key in spec:
@@ -179,7 +207,7 @@ def load_catalogue(path: Path, unit_ids: set[str] | None = None) -> PortCatalogu
         units[unit_id] = tuple(sorted(ports.values(), key=lambda p: p.port))
     if r.problems:
         raise InputError(r.problems)
-    return PortCatalogue(tuple(sorted(default, key=lambda p: p.port)), units, str(path))
+    return PortCatalogue(tuple(sorted(default, key=lambda p: p.port)), units, source)
 
 
 def parse_port_list(text: str) -> tuple[int, ...]:

@@ -163,6 +163,10 @@ def diff_json(diff: ScanDiff) -> dict[str, Any]:
             {"address": c.device.address, "mac": c.device.mac, "ports": list(c.ports)}
             for c in diff.newly_open
         ],
+        "newly_closed": [
+            {"address": c.device.address, "mac": c.device.mac, "ports": list(c.ports)}
+            for c in diff.newly_closed
+        ],
         "moved": [
             {"mac": now.mac, "from": was.address, "to": now.address} for was, now in diff.moved
         ],
@@ -202,6 +206,13 @@ def diff_lines(diff: ScanDiff, lang: str) -> list[str]:
             f"  ! cổng mới mở trên {who(c.device)}: {ports}"
             if vi
             else f"  ! newly open on {who(c.device)}: {ports}"
+        )
+    for c in diff.newly_closed:
+        ports = ", ".join(str(p) for p in c.ports)
+        lines.append(
+            f"  - cổng đã đóng trên {who(c.device)}: {ports}"
+            if vi
+            else f"  - now closed on {who(c.device)}: {ports}"
         )
     return lines
 
