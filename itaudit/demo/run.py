@@ -31,6 +31,7 @@ STAGES: list[str] = [
     "itaudit.demo.run:stage_register",
     "itaudit.demo.run:stage_generate",
     "itaudit.demo.run:stage_ingest",
+    "itaudit.demo.lan:stage_scan",
     "itaudit.check.demo:stage_attestations",
     "itaudit.check.demo:stage_check",
 ]
