@@ -81,6 +81,8 @@ class FactIndex:
             "incident_team_last_drill": team.last_drill if team else None,
         }
         self.scanned = scanned_units or set()
+        self._unseen_ns: dict[str | None, dict[str, Any]] = {}
+        self._any_sighting = False
         self._by_host: dict[int, list[Any]] = {}
         self._by_tag: dict[str, list[Any]] = {}
         self._by_mac: dict[str, list[Any]] = {}
@@ -88,6 +90,7 @@ class FactIndex:
             obs = s.observation
             if obs.state != "up":
                 continue
+            self._any_sighting = True
             if obs.host_id is not None:
                 self._by_host.setdefault(obs.host_id, []).append(s)
             if obs.asset_tag:
@@ -132,9 +135,24 @@ class FactIndex:
             self._asset_ns[asset.tag] = found
         return found
 
+    def _unseen(self, unit: str | None) -> dict[str, Any]:
+        found = self._unseen_ns.get(unit)
+        if found is None:
+            scanned = unit in self.scanned
+            found = self._unseen_ns[unit] = {
+                "scanned": scanned,
+                "seen": False if scanned else None,
+                "sightings": 0,
+                "last_seen_at": None,
+                "addresses": [],
+            }
+        return found
+
     def lan_ns(
         self, unit: str | None, host_id: int | None, tag: str | None, macs: set[str]
     ) -> dict[str, Any]:
+        if not self._any_sighting:
+            return self._unseen(unit)
         scanned = unit in self.scanned
         seen: dict[int, Any] = {}
         if host_id is not None:
@@ -147,13 +165,7 @@ class FactIndex:
             for s in self._by_mac.get(mac.lower(), ()):
                 seen[id(s)] = s
         if not seen:
-            return {
-                "scanned": scanned,
-                "seen": False if scanned else None,
-                "sightings": 0,
-                "last_seen_at": None,
-                "addresses": [],
-            }
+            return self._unseen(unit)
         hits = list(seen.values())
         return {
             "scanned": scanned,
@@ -203,7 +215,12 @@ class FactIndex:
                 "key_fingerprint": row.key_fingerprint,
                 "unit_source": row.unit_source,
             },
-            "lan": self.lan_ns(unit, row.id, asset.tag if asset else None, _macs(doc)),
+            "lan": self.lan_ns(
+                unit,
+                row.id,
+                asset.tag if asset else None,
+                _macs(doc) if self._any_sighting else set(),
+            ),
             "org": self.org_ns,
             "attestation": {},
         }

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from itaudit.check.operators import Compiler, Ctx, Eval, condition_text, leaf_tests, subject_text
 from itaudit.profiles.conditions import AgeDays, Count, Lookup, Ref
@@ -27,12 +27,10 @@ PASS, FAIL, ERROR, NA, WAIVED = "p", "f", "e", "n", "w"
 STATUS_NAMES = {PASS: "pass", FAIL: "fail", ERROR: "error", NA: "not-applicable", WAIVED: "waived"}
 STATUS_CODES = {v: k for k, v in STATUS_NAMES.items()}
 
-# Outcome of one rule for one subject: (rule id, status code, trace, notes, waiver)
-Outcome = tuple[str, str, list, list | None, dict | None]
+# A stored entry per rule: [status, trace] plus [notes] and [waiver] when there are any.
 
 
-@dataclass(frozen=True)
-class Traits:
+class Traits(NamedTuple):
     """What decides applicability, computed once per machine."""
 
     type: str  # workstation, laptop, server
@@ -48,27 +46,34 @@ class LeafInfo:
     condition: str  # what it had to be: `≤ 900`
     kind: str  # fact, count, age, lookup
     operand_ref: bool  # the trace value is [value, operand]
+    negated: bool = False  # under a `not`/`none`: the recorded outcome is shown inverted
 
     def as_list(self) -> list[Any]:
-        return [self.subject, self.condition, self.kind, self.operand_ref]
+        return [self.subject, self.condition, self.kind, self.operand_ref, self.negated]
 
 
-@dataclass(frozen=True)
 class CompiledRule:
-    eff: EffectiveRule
-    when: Eval | None
-    cond: Eval
-    leaves: tuple[LeafInfo, ...]
-    probes: frozenset[str]
-    attestation: bool
+    """A rule with its closures built for one set of parameter values."""
 
-    @property
-    def rule(self) -> Rule:
-        return self.eff.rule
+    __slots__ = ("attestation", "cond", "eff", "id", "leaves", "probes", "rule", "when")
 
-    @property
-    def id(self) -> str:
-        return self.eff.rule.id
+    def __init__(
+        self,
+        eff: EffectiveRule,
+        when: Eval | None,
+        cond: Eval,
+        leaves: tuple[LeafInfo, ...],
+        probes: frozenset[str],
+        attestation: bool,
+    ):
+        self.eff = eff
+        self.rule: Rule = eff.rule
+        self.id: str = eff.rule.id
+        self.when = when
+        self.cond = cond
+        self.leaves = leaves
+        self.probes = probes
+        self.attestation = attestation
 
 
 def probe_names(rule: Rule) -> frozenset[str]:
@@ -87,7 +92,7 @@ def probe_names(rule: Rule) -> frozenset[str]:
     return frozenset(names)
 
 
-def _leaf_info(test: Any, params: dict[str, Any]) -> LeafInfo:
+def _leaf_info(test: Any, negated: bool, params: dict[str, Any]) -> LeafInfo:
     s = test.subject
     kind = (
         "count"
@@ -99,7 +104,14 @@ def _leaf_info(test: Any, params: dict[str, Any]) -> LeafInfo:
         else "fact"
     )
     operand_ref = isinstance(test.operand, Ref) and test.operand.kind != "param" and kind == "fact"
-    return LeafInfo(subject_text(s, params), condition_text(test, params), kind, operand_ref)
+    condition = condition_text(test, params)
+    return LeafInfo(
+        subject_text(s, params),
+        f"not {condition}" if negated else condition,
+        kind,
+        operand_ref,
+        negated,
+    )
 
 
 def compile_rule(eff: EffectiveRule, catalogs: dict[str, Catalog]) -> CompiledRule:
@@ -108,22 +120,18 @@ def compile_rule(eff: EffectiveRule, catalogs: dict[str, Catalog]) -> CompiledRu
     rule = eff.rule
     assert rule.condition is not None
     tests = leaf_tests(rule.when) + leaf_tests(rule.condition)
-    tests.sort(key=lambda t: t.leaf)
+    tests.sort(key=lambda tn: tn[0].leaf)
     return CompiledRule(
         eff,
         compiler.node(rule.when) if rule.when is not None else None,
         compiler.node(rule.condition),
-        tuple(_leaf_info(t, params) for t in tests),
+        tuple(_leaf_info(t, negated, params) for t, negated in tests),
         probe_names(rule),
         rule.kind == "attestation",
     )
 
 
-_NA_TEXT = {
-    "no-report": "no report from this machine",
-    "secret-only": "applies to state-secret machines only",
-    "secret-excluded": "does not apply to state-secret machines",
-}
+_WHEN_FALSE = "condition for applying ('when') is false"
 
 
 class CompiledProfile:
@@ -159,16 +167,22 @@ class CompiledProfile:
                     compiled.attestation,
                 )
             (self.unit_rules if er.rule.scope == "unit" else self.host_rules).append(compiled)
+        self.has_host_attestations = any(cr.attestation for cr in self.host_rules)
+        self.host_order = tuple(cr.id for cr in self.host_rules)
+        self.unit_order = tuple(cr.id for cr in self.unit_rules)
         self.waivers: dict[str, list[Waiver]] = {}
         for w in eff.waivers:
             self.waivers.setdefault(w.rule, []).append(w)
-        self._plans: dict[Traits, list[tuple[CompiledRule, str | None]]] = {}
+        self._plans: dict[Traits, list[tuple[CompiledRule, list | None]]] = {}
 
-    def plan(self, traits: Traits) -> list[tuple[CompiledRule, str | None]]:
-        """Each host rule with None (evaluate) or why it does not apply (cached per traits)."""
+    def plan(self, traits: Traits) -> list[tuple[CompiledRule, list | None]]:
+        """Each host rule with None (evaluate) or its stored not-applicable entry (cached per traits)."""
         found = self._plans.get(traits)
         if found is None:
-            found = [(cr, _not_applicable(cr.rule, traits)) for cr in self.host_rules]
+            found = []
+            for cr in self.host_rules:
+                why = _not_applicable(cr.rule, traits)
+                found.append((cr, None if why is None else [NA, [], [why]]))
             self._plans[traits] = found
         return found
 
@@ -181,20 +195,31 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+# Why a rule does not apply, stored as a short code (rendered by itaudit.check.results).
+NA_TYPE, NA_PLATFORM, NA_SECRET_ONLY, NA_NOT_SECRET, NA_LAN, NA_NO_REPORT = (
+    "@type",
+    "@platform",
+    "@secret-only",
+    "@not-secret",
+    "@lan",
+    "@no-report",
+)
+
+
 def _not_applicable(rule: Rule, t: Traits) -> str | None:
     a = rule.applies
     if t.type not in a.types:
-        return f"applies to {', '.join(sorted(a.types))}; this machine is a {t.type}"
+        return NA_TYPE
     if a.platforms is not None and (t.platform or "other") not in a.platforms:
-        return f"applies to {', '.join(sorted(a.platforms))}; this machine runs {t.platform or 'an unknown platform'}"
+        return NA_PLATFORM
     if a.secret == "only" and not t.secret:
-        return _NA_TEXT["secret-only"]
+        return NA_SECRET_ONLY
     if a.secret == "exclude" and t.secret:
-        return _NA_TEXT["secret-excluded"]
+        return NA_NOT_SECRET
     if a.lan is not None and t.lan not in a.lan:
-        return f"applies to machines whose register LAN placement is {', '.join(sorted(a.lan))}; this one is '{t.lan}'"
+        return NA_LAN
     if not t.reported and rule.reads_report:
-        return _NA_TEXT["no-report"]
+        return NA_NO_REPORT
     return None
 
 
@@ -210,12 +235,12 @@ def errors_by_probe(doc: Any) -> dict[str, list[dict[str, Any]]] | None:
     return out
 
 
-def _agent_notes(cr: CompiledRule, errors: dict[str, list[dict[str, Any]]]) -> list[str]:
+def _agent_notes(cr: CompiledRule, errors: dict[str, list[dict[str, Any]]]) -> list[str] | None:
     notes = []
     for probe in sorted(cr.probes & errors.keys()):
         for e in errors[probe][:3]:
             notes.append(f"agent: probe {probe} {e.get('kind')}: {str(e.get('message', ''))[:300]}")
-    return notes
+    return notes or None
 
 
 def waiver_record(w: Waiver, today: date) -> dict[str, Any]:
@@ -231,6 +256,25 @@ def waiver_record(w: Waiver, today: date) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Evaluation:
+    """One subject's results: one stored entry per rule, in the profile's rule order."""
+
+    order: tuple[str, ...]  # rule ids, as CompiledProfile.host_order / unit_order
+    entries: list[list]
+    counts: dict[str, int]
+    failed: list[str]  # rule ids that failed (waived ones excluded)
+    waivers: list[dict[str, Any]]  # waiver records met (active or expired)
+
+    @property
+    def results(self) -> dict[str, list]:
+        return dict(zip(self.order, self.entries, strict=True))
+
+    def status(self, rule_id: str) -> str | None:
+        entry = self.results.get(rule_id)
+        return STATUS_NAMES[entry[0]] if entry else None
+
+
 def evaluate_host(
     cp: CompiledProfile,
     ctx: Ctx,
@@ -238,13 +282,19 @@ def evaluate_host(
     hostname: str | None,
     asset_tag: str | None,
     attestation_for: Callable[[CompiledRule], dict[str, Any]] | None = None,
-) -> list[Outcome]:
+) -> Evaluation:
     """Every host rule of the profile for one machine."""
-    out: list[Outcome] = []
+    entries: list[list] = []
+    add = entries.append
+    failed: list[str] = []
+    waivers: list[dict[str, Any]] = []
+    n_pass = n_fail = n_error = n_na = n_waived = 0
     errors = errors_by_probe(ctx.doc) if traits.reported else None
     for cr, na in cp.plan(traits):
+        rid = cr.id
         if na is not None:
-            out.append((cr.id, NA, [], [na], None))
+            add(na)
+            n_na += 1
             continue
         if errors is not None:
             hit = cr.probes & errors.keys()
@@ -253,67 +303,83 @@ def evaluate_host(
             ]
             if unsupported:
                 e = unsupported[0]
-                out.append(
-                    (
-                        cr.id,
-                        NA,
-                        [],
-                        [
-                            f"agent: probe {e.get('probe')} unsupported here: {str(e.get('message', ''))[:300]}"
-                        ],
-                        None,
-                    )
-                )
+                note = f"agent: probe {e.get('probe')} unsupported here: {str(e.get('message', ''))[:300]}"
+                add([NA, [], [note]])
+                n_na += 1
                 continue
         if cr.attestation and attestation_for is not None:
             ctx.ns["attestation"] = attestation_for(cr)
         trace: list = []
         ctx.trace = trace
-        if cr.when is not None:
-            w = cr.when(ctx, None)
+        when = cr.when
+        if when is not None:
+            w = when(ctx, None)
             if w is False:
-                out.append((cr.id, NA, trace, ["condition for applying ('when') is false"], None))
+                add([NA, trace, [_WHEN_FALSE]])
+                n_na += 1
                 continue
             if w is None:
-                notes = _agent_notes(cr, errors) if errors else []
-                out.append((cr.id, ERROR, trace, notes or None, None))
+                notes = _agent_notes(cr, errors) if errors else None
+                add([ERROR, trace, notes] if notes else [ERROR, trace])
+                n_error += 1
                 continue
         r = cr.cond(ctx, None)
         if r is True:
-            out.append((cr.id, PASS, trace, None, None))
+            add([PASS, trace])
+            n_pass += 1
         elif r is None:
-            notes = _agent_notes(cr, errors) if errors else []
-            out.append((cr.id, ERROR, trace, notes or None, None))
+            notes = _agent_notes(cr, errors) if errors else None
+            add([ERROR, trace, notes] if notes else [ERROR, trace])
+            n_error += 1
         else:
             waiver = None
-            code = FAIL
-            for w in cp.waivers.get(cr.id, ()):
-                if w.matches(hostname, asset_tag):
-                    waiver = waiver_record(w, ctx.today)
+            for wv in cp.waivers.get(rid, ()):
+                if wv.matches(hostname, asset_tag):
+                    waiver = waiver_record(wv, ctx.today)
                     if not waiver["expired"]:
-                        code = WAIVED
                         break
-            out.append((cr.id, code, trace, None, waiver))
-    return out
+            if waiver is None:
+                add([FAIL, trace])
+                n_fail += 1
+                failed.append(rid)
+            else:
+                waivers.append(waiver)
+                code = FAIL if waiver["expired"] else WAIVED
+                add([code, trace, None, waiver])
+                if code == FAIL:
+                    n_fail += 1
+                    failed.append(rid)
+                else:
+                    n_waived += 1
+    counts = {PASS: n_pass, FAIL: n_fail, ERROR: n_error, NA: n_na, WAIVED: n_waived}
+    return Evaluation(cp.host_order, entries, counts, failed, waivers)
 
 
 def evaluate_unit(
     cp: CompiledProfile, ctx: Ctx, attestation_for: Callable[[CompiledRule], dict[str, Any]]
-) -> list[Outcome]:
+) -> Evaluation:
     """Every unit-wide rule (attestations) of the profile for one unit."""
-    out: list[Outcome] = []
+    entries: list[list] = []
+    counts = dict.fromkeys((PASS, FAIL, ERROR, NA, WAIVED), 0)
+    failed: list[str] = []
     for cr in cp.unit_rules:
         ctx.ns["attestation"] = attestation_for(cr)
         trace: list = []
         ctx.trace = trace
+        code = None
         if cr.when is not None:
             w = cr.when(ctx, None)
             if w is False:
-                out.append((cr.id, NA, trace, ["condition for applying ('when') is false"], None))
+                entries.append([NA, trace, [_WHEN_FALSE]])
+                counts[NA] += 1
                 continue
             if w is None:
-                out.append((cr.id, ERROR, trace, None, None))
-                continue
-        r = cr.cond(ctx, None)
-        out.append((cr.id, PASS if r is True else ERROR if r is None else FAIL, trace, None, None))
-    return out
+                code = ERROR
+        if code is None:
+            r = cr.cond(ctx, None)
+            code = PASS if r is True else ERROR if r is None else FAIL
+        entries.append([code, trace])
+        counts[code] += 1
+        if code == FAIL:
+            failed.append(cr.id)
+    return Evaluation(cp.unit_order, entries, counts, failed, [])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import operator
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -47,6 +48,17 @@ Eval = Callable[["Ctx", Any], "bool | None"]
 Getter = Callable[["Ctx", Any], Any]
 MAX_LABELS = 5
 NO_MATCH = "(no entry of the catalogue matches)"
+MAX_TEXT = 200
+MAX_ITEMS = 10
+
+
+def clip_value(v: Any) -> Any:
+    """Bound a value kept as evidence: agents' strings and lists are untrusted in size."""
+    if v.__class__ is list and len(v) > MAX_ITEMS:
+        return [*(clip_value(x) for x in v[:MAX_ITEMS]), f"… {len(v) - MAX_ITEMS} more"]
+    if v.__class__ is str and len(v) > MAX_TEXT:
+        return v[:MAX_TEXT] + "…"
+    return v
 
 
 class Ctx:
@@ -185,6 +197,69 @@ def _split(path: str) -> tuple[str, ...]:
     return tuple(path.split("."))
 
 
+def _direct(parts: tuple[str, ...], on_item: bool) -> Getter:
+    """A getter reading `ctx.doc` (or the current item) in one call, no wrapper."""
+    if any(p.endswith("[]") for p in parts):
+        gather = _path_getter(parts)
+        if on_item:
+            return lambda ctx, item: gather(item)
+        return lambda ctx, item: gather(ctx.doc)
+    n = len(parts)
+    if n == 1:
+        (a,) = parts
+        if on_item:
+
+            def i1(ctx: Ctx, item: Any) -> Any:
+                try:
+                    return item[a]
+                except (KeyError, TypeError, IndexError):
+                    return None
+
+            return i1
+
+        def d1(ctx: Ctx, item: Any) -> Any:
+            try:
+                return ctx.doc[a]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        return d1
+    if n == 2 and not on_item:
+        a, b = parts
+
+        def d2(ctx: Ctx, item: Any) -> Any:
+            try:
+                return ctx.doc[a][b]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        return d2
+    if n == 3 and not on_item:
+        a, b, c = parts
+
+        def d3(ctx: Ctx, item: Any) -> Any:
+            try:
+                return ctx.doc[a][b][c]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        return d3
+    if n == 4 and not on_item:
+        a, b, c, d = parts
+
+        def d4(ctx: Ctx, item: Any) -> Any:
+            try:
+                return ctx.doc[a][b][c][d]
+            except (KeyError, TypeError, IndexError):
+                return None
+
+        return d4
+    get = _path_getter(parts)
+    if on_item:
+        return lambda ctx, item: get(item)
+    return lambda ctx, item: get(ctx.doc)
+
+
 def ref_getter(ref: Ref, params: dict[str, Any]) -> Getter:
     if ref.kind == "param":
         value = params.get(ref.path)
@@ -201,10 +276,8 @@ def ref_getter(ref: Ref, params: dict[str, Any]) -> Getter:
     if ref.kind == "item":
         if not ref.parts:
             return lambda ctx, item: item
-        get = _path_getter(ref.parts)
-        return lambda ctx, item: get(item)
-    get = _path_getter(_split(ref.path))
-    return lambda ctx, item: get(ctx.doc)
+        return _direct(ref.parts, on_item=True)
+    return _direct(_split(ref.path), on_item=False)
 
 
 def _operand_getter(operand: Ref | Literal, params: dict[str, Any]) -> tuple[Getter | None, Any]:
@@ -341,6 +414,15 @@ def _cmp_scalar(op: str, stype_kind: str, ignore_case: bool) -> Callable[[Any, A
     raise ValueError(f"unknown comparison {op}")  # the parser never lets one through
 
 
+_INT_OPS = {
+    "equals": operator.eq,
+    "ge": operator.ge,
+    "gt": operator.gt,
+    "le": operator.le,
+    "lt": operator.lt,
+}
+
+
 def _range_outcome(op: str, lo: int, hi: int, o: Any) -> bool | None:
     """A comparison of a count known to lie in [lo, hi]."""
     if o is None:
@@ -366,6 +448,7 @@ class Compiler:
     def __init__(self, params: dict[str, Any], catalogs: dict[str, Catalog]):
         self.params = params
         self.catalogs = catalogs
+        self._lookups: dict[tuple[str, str], Callable[[Ctx], tuple[Any, str]]] = {}
 
     def node(self, node: Node) -> Eval:
         if isinstance(node, Logic):
@@ -406,6 +489,9 @@ class Compiler:
                 const = frozenset(const) if t.op == "in" else const
         leaf = t.leaf
         if leaf is None:
+            fast = _fast_item_test(t, oget, const)
+            if fast is not None:
+                return fast
             if oget is None:
                 return lambda ctx, item: cmp(value(ctx, item), const)
             return lambda ctx, item: cmp(value(ctx, item), oget(ctx, item))
@@ -420,7 +506,9 @@ class Compiler:
                 return r
 
             return rec_derived
-        if oget is None:
+        # Evidence keeps values small: long lists and texts are cut when recorded.
+        clip = isinstance(subject, Ref) and subject.ftype.kind in ("list", "string")
+        if oget is None and not clip:
 
             def rec_const(ctx: Ctx, item: Any) -> bool | None:
                 v = value(ctx, item)
@@ -429,12 +517,21 @@ class Compiler:
                 return r
 
             return rec_const
+        if oget is None:
+
+            def rec_clip(ctx: Ctx, item: Any) -> bool | None:
+                v = value(ctx, item)
+                r = cmp(v, const)
+                ctx.trace.append((leaf, clip_value(v), r))
+                return r
+
+            return rec_clip
 
         def rec_ref(ctx: Ctx, item: Any) -> bool | None:
             v = value(ctx, item)
             o = oget(ctx, item)
             r = cmp(v, o)
-            ctx.trace.append((leaf, [v, o], r))
+            ctx.trace.append((leaf, [clip_value(v), clip_value(o)], r))
             return r
 
         return rec_ref
@@ -481,34 +578,13 @@ class Compiler:
         return lookup_ev
 
     def _lookup(self, subject: Lookup) -> Callable[[Ctx], tuple[Any, str]]:
-        catalog = self.catalogs[subject.catalog]
-        field = subject.field
-        compiled = [
-            (
-                tuple((_path_getter(_split(path)), frozenset(values)) for path, values in conds),
-                entry.get(field),
+        key = (subject.catalog, subject.field)
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._lookups[key] = _compile_lookup(
+                self.catalogs[subject.catalog], subject.field
             )
-            for conds, entry in zip(catalog.matches, catalog.entries, strict=True)
-        ]
-
-        def lookup(ctx: Ctx) -> tuple[Any, str]:
-            doc = ctx.doc
-            for conds, value in compiled:
-                matched: bool | None = True
-                for get, allowed in conds:
-                    v = get(doc)
-                    if v is None:
-                        matched = None
-                    elif v not in allowed:
-                        matched = False
-                        break
-                if matched:
-                    return value, "found"
-                if matched is None:
-                    return None, "unknown"
-            return None, "nomatch"
-
-        return lookup
+        return found
 
     def _count_test(self, t: Test, c: Count) -> Eval:
         if c.catalog is not None:
@@ -521,61 +597,239 @@ class Compiler:
             assert c.source is not None
             collection = ref_getter(c.source, self.params)
         where = self.node(c.where) if c.where is not None else None
-        label = _label_getter(c)
+        label = _label_getter(c, self.catalogs)
         oget, const = _operand_getter(t.operand, self.params)
         if t.op == "in" and isinstance(const, list):
             const = frozenset(const)
         op = t.op
         leaf = t.leaf
+        if (
+            oget is None
+            and op in _INT_OPS
+            and isinstance(const, int)
+            and not isinstance(const, bool)
+        ):
+            fixed = _INT_OPS[op]
 
-        def count(ctx: Ctx, item: Any) -> bool | None:
-            coll = collection(ctx, item)
-            o = const if oget is None else oget(ctx, item)
-            if coll is None:
+            def scalar(a: int, _o: Any) -> bool:
+                return fixed(a, const)
+
+        else:
+            generic = _cmp_scalar(op, "integer", False)
+
+            def scalar(a: int, o: Any) -> bool | None:
+                return generic(a, o)
+
+        if where is None:
+            # Only the length: no filter to run.
+            def count_all(ctx: Ctx, item: Any) -> bool | None:
+                coll = collection(ctx, item)
+                if coll is None:
+                    if leaf is not None:
+                        ctx.trace.append((leaf, None, None))
+                    return None
+                n = len(coll)
+                outcome = scalar(n, const if oget is None else oget(ctx, item))
                 if leaf is not None:
-                    ctx.trace.append((leaf, None, None))
-                return None
-            lo = hi = 0
-            names: list[Any] = []
-            if where is None:
-                lo = hi = len(coll)
-                if leaf is not None:
-                    names = [label(x) for x in coll[:MAX_LABELS]]
-            else:
+                    ctx.trace.append((leaf, [n, n, [label(x) for x in coll[:MAX_LABELS]]], outcome))
+                return outcome
+
+            return count_all
+        if leaf is None:
+            # Inside another filter: nothing is recorded.
+            def count_inner(ctx: Ctx, item: Any) -> bool | None:
+                coll = collection(ctx, item)
+                if coll is None:
+                    return None
+                lo = unknown = 0
                 for x in coll:
                     r = where(ctx, x)
                     if r:
                         lo += 1
-                        hi += 1
-                        if leaf is not None and len(names) < MAX_LABELS:
-                            names.append(label(x))
                     elif r is None:
-                        hi += 1
-            outcome = _range_outcome(op, lo, hi, o)
-            if leaf is not None:
-                ctx.trace.append((leaf, [lo, hi, names], outcome))
+                        unknown += 1
+                o = const if oget is None else oget(ctx, item)
+                return scalar(lo, o) if not unknown else _range_outcome(op, lo, lo + unknown, o)
+
+            return count_inner
+
+        def count(ctx: Ctx, item: Any) -> bool | None:
+            coll = collection(ctx, item)
+            if coll is None:
+                ctx.trace.append((leaf, None, None))
+                return None
+            names: list[Any] = []
+            lo = unknown = 0
+            for x in coll:
+                r = where(ctx, x)
+                if r:
+                    lo += 1
+                    if lo <= MAX_LABELS:
+                        names.append(label(x))
+                elif r is None:
+                    unknown += 1
+            o = const if oget is None else oget(ctx, item)
+            outcome = _range_outcome(op, lo, lo + unknown, o) if unknown else scalar(lo, o)
+            ctx.trace.append((leaf, [lo, lo + unknown, names], outcome))
             return outcome
 
         return count
 
 
-def _label_getter(c: Count) -> Callable[[Any], Any]:
+_LOOKUP_CACHE = 4096
+
+
+def _compile_lookup(catalog: Catalog, field: str) -> Callable[[Ctx], tuple[Any, str]]:
+    """First entry whose `match` holds -> its field; cached by the facts the entries read.
+
+    Machines share a handful of (family, build, edition...) combinations, so
+    the entries are scanned once per combination, not once per machine.
+    """
+    paths = sorted({path for conds in catalog.matches for path, _ in conds})
+    getters = [_path_getter(_split(p)) for p in paths]
+    index = {p: i for i, p in enumerate(paths)}
+    entries = [
+        (tuple((index[path], frozenset(values)) for path, values in conds), entry.get(field))
+        for conds, entry in zip(catalog.matches, catalog.entries, strict=True)
+    ]
+    cache: dict[tuple[Any, ...], tuple[Any, str]] = {}
+
+    def scan(key: tuple[Any, ...]) -> tuple[Any, str]:
+        for conds, value in entries:
+            matched: bool | None = True
+            for i, allowed in conds:
+                v = key[i]
+                if v is None:
+                    matched = None
+                elif v not in allowed:
+                    matched = False
+                    break
+            if matched:
+                return value, "found"
+            if matched is None:
+                return None, "unknown"
+        return None, "nomatch"
+
+    def lookup(ctx: Ctx) -> tuple[Any, str]:
+        doc = ctx.doc
+        key = tuple([g(doc) for g in getters])
+        try:
+            hit = cache.get(key)
+        except TypeError:  # an unhashable value where a scalar belongs: unknown
+            return None, "unknown"
+        if hit is None:
+            hit = scan(key)
+            if len(cache) < _LOOKUP_CACHE:
+                cache[key] = hit
+        return hit
+
+    return lookup
+
+
+def _fast_item_test(t: Test, oget: Getter | None, const: Any) -> Eval | None:
+    """`{item: field, equals: constant}` (the usual filter inside a count) in one call."""
+    s = t.subject
+    if (
+        oget is not None
+        or t.ignore_case
+        or not isinstance(s, Ref)
+        or s.kind != "item"
+        or len(s.parts) != 1
+        or s.ftype.kind not in ("string", "integer", "boolean")
+    ):
+        return None
+    (key,) = s.parts
+    if t.op == "equals":
+
+        def item_eq(ctx: Ctx, item: Any) -> bool | None:
+            try:
+                v = item[key]
+            except (KeyError, TypeError):
+                return None
+            return None if v is None else v == const
+
+        return item_eq
+    if t.op == "in" and isinstance(const, frozenset):
+
+        def item_in(ctx: Ctx, item: Any) -> bool | None:
+            try:
+                v = item[key]
+            except (KeyError, TypeError):
+                return None
+            return None if v is None else v in const
+
+        return item_in
+    if t.op == "exists":
+        want = bool(const)
+
+        def item_exists(ctx: Ctx, item: Any) -> bool:
+            try:
+                return (item[key] is not None) is want
+            except (KeyError, TypeError):
+                return not want
+
+        return item_exists
+    return None
+
+
+_LABEL_KEYS = ("name", "ssid", "kb", "address", "mount", "id", "probe")
+
+
+def _label_getter(c: Count, catalogs: dict[str, Catalog] | None = None) -> Callable[[Any], Any]:
+    """How matched items are named in the evidence, decided once from the item's fields."""
+    if not c.label:
+        fields: set[str] | None = None
+        if c.catalog is not None and catalogs is not None:
+            fields = set(catalogs[c.catalog].fields)
+        elif c.source is not None and c.source.kind == "report" and c.source.ftype.item is not None:
+            if c.source.ftype.item.kind != "object":
+                return clip_value
+            from itaudit.profiles.types import report_fact_types
+
+            prefix = c.source.path + "[]."
+            fields = {p[len(prefix) :] for p in report_fact_types() if p.startswith(prefix)}
+        if fields is not None:
+            key = next((k for k in _LABEL_KEYS if k in fields), None)
+            if key is None:
+                return lambda x: None
+
+            def named(x: Any) -> Any:
+                try:
+                    return clip_value(x[key])
+                except (KeyError, TypeError):
+                    return None
+
+            return named
     if c.label:
         get = _path_getter(_split(c.label))
-        return get
+        return lambda x: clip_value(get(x))
 
     def default(x: Any) -> Any:
         if isinstance(x, dict):
-            for key in ("name", "ssid", "kb", "address", "id", "probe"):
+            for key in ("name", "ssid", "kb", "address", "mount", "id", "probe"):
                 if key in x:
-                    return x[key]
+                    return clip_value(x[key])
             return None
-        return x
+        return clip_value(x)
 
     return default
 
 
 def _all(parts: tuple[Eval, ...]) -> Eval:
+    if len(parts) == 2:
+        a, b = parts
+
+        def all2(ctx: Ctx, item: Any) -> bool | None:
+            ra = a(ctx, item)
+            if ra is False:
+                return False
+            rb = b(ctx, item)
+            if rb is False:
+                return False
+            return None if ra is None or rb is None else True
+
+        return all2
+
     def all_(ctx: Ctx, item: Any) -> bool | None:
         unknown = False
         for p in parts:
@@ -590,6 +844,20 @@ def _all(parts: tuple[Eval, ...]) -> Eval:
 
 
 def _any(parts: tuple[Eval, ...]) -> Eval:
+    if len(parts) == 2:
+        a, b = parts
+
+        def any2(ctx: Ctx, item: Any) -> bool | None:
+            ra = a(ctx, item)
+            if ra is True:
+                return True
+            rb = b(ctx, item)
+            if rb is True:
+                return True
+            return None if ra is None or rb is None else False
+
+        return any2
+
     def any_(ctx: Ctx, item: Any) -> bool | None:
         unknown = False
         for p in parts:
@@ -685,20 +953,22 @@ def describe_node(node: Node, params: dict[str, Any]) -> str:
     return f"({joined})" if len(inner) > 1 else joined
 
 
-def leaf_tests(node: Node | None) -> list[Test]:
-    """The recorded tests of a tree (outside any `where`), in leaf order."""
-    out: list[Test] = []
+def leaf_tests(node: Node | None) -> list[tuple[Test, bool]]:
+    """The recorded tests of a tree (outside any `where`) in leaf order, each with
+    whether it sits under a negation (`not`, `none`): the evidence then says
+    "required not ...", so "met" always means the rule got what it asked for."""
+    out: list[tuple[Test, bool]] = []
 
-    def walk(n: Node | None) -> None:
+    def walk(n: Node | None, negated: bool) -> None:
         if n is None:
             return
         if isinstance(n, Logic):
             for c in n.children:
-                walk(c)
+                walk(c, not negated if n.op == "none" else negated)
         elif isinstance(n, Not):
-            walk(n.child)
+            walk(n.child, not negated)
         elif isinstance(n, Test) and n.leaf is not None:
-            out.append(n)
+            out.append((n, negated))
 
-    walk(node)
+    walk(node, False)
     return out

@@ -16,7 +16,7 @@ re-evaluates a verdict.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -118,6 +118,7 @@ class CheckRun:
     waivers: tuple[WaiverState, ...]
     attestations: tuple[AttestationState, ...]
     timings: dict[str, float]
+    applicability: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def full_scope(self) -> bool:
@@ -289,6 +290,9 @@ def _run(m: Any) -> CheckRun:
             _attestation(a) for a in (loads(m["attestations"]) if m["attestations"] else ())
         ),
         timings=summary.get("timings", {}),
+        applicability={
+            rid: r.get("applies_to") or {} for rid, r in snapshot.get("rules", {}).items()
+        },
     )
 
 
@@ -308,7 +312,9 @@ def _value_text(value: Any) -> str:
 
 def render_leaf(leaf: list[Any], value: Any, outcome: bool | None) -> str:
     """One recorded test in words: `security.screen_lock.timeout_seconds = 3600; required ≤ 900: not met`."""
-    subject, condition, kind, operand_ref = leaf
+    subject, condition, kind, operand_ref = leaf[:4]
+    if len(leaf) > 4 and leaf[4] and outcome is not None:
+        outcome = not outcome  # the condition reads "not ...": met when the test was false
     verdict = _VERDICT.get(outcome, "unknown")
     if kind == "count":
         if value is None:
@@ -331,7 +337,33 @@ def render_leaf(leaf: list[Any], value: Any, outcome: bool | None) -> str:
     return f"{subject} = {_value_text(value)}; required {condition}: {verdict}"
 
 
-def render_evidence(entry: list[Any], leaves: list[list[Any]]) -> tuple[str, ...]:
+def _na_text(code: str, applies: dict[str, Any] | None, subject: Any) -> str:
+    a = applies or {}
+    kind = subject["asset_type"] if subject is not None else None
+    platform = subject["platform"] if subject is not None else None
+    if code == "@type":
+        return f"applies to {', '.join(a.get('types') or ())}; this machine is a {kind or 'machine of unknown type'}"
+    if code == "@platform":
+        return f"applies to {', '.join(a.get('platforms') or ())}; this machine runs {platform or 'an unknown platform'}"
+    if code == "@secret-only":
+        return "applies to state-secret machines only"
+    if code == "@not-secret":
+        return "does not apply to state-secret machines"
+    if code == "@lan":
+        return (
+            f"applies to machines the register places on the LAN as {', '.join(a.get('lan') or ())}"
+        )
+    if code == "@no-report":
+        return "no report from this machine"
+    return code
+
+
+def render_evidence(
+    entry: list[Any],
+    leaves: list[list[Any]],
+    applies: dict[str, Any] | None = None,
+    subject: Any = None,
+) -> tuple[str, ...]:
     """A stored result entry ([status, trace, notes, waiver]) as lines of evidence."""
     trace = entry[1] if len(entry) > 1 else []
     notes = entry[2] if len(entry) > 2 and entry[2] else []
@@ -339,7 +371,7 @@ def render_evidence(entry: list[Any], leaves: list[list[Any]]) -> tuple[str, ...
     for leaf_id, value, outcome in trace:
         if 0 <= leaf_id < len(leaves):
             lines.append(render_leaf(leaves[leaf_id], value, outcome))
-    lines.extend(str(n) for n in notes)
+    lines.extend(_na_text(n, applies, subject) if str(n).startswith("@") else str(n) for n in notes)
     waiver = entry[3] if len(entry) > 3 else None
     if waiver:
         if waiver.get("expired"):
@@ -444,11 +476,12 @@ def iter_subjects(
 
 
 def _subject(run: CheckRun, m: Any) -> SubjectResult:
-    entries: dict[str, list[Any]] = loads(m["results"])
+    stored: list[list[Any]] = loads(m["results"])
     profile = run.profiles.get(m["profile"] or "", {})
     rules_of_profile = profile.get("rules", {})
+    order = profile.get("unit_order" if m["kind"] == "unit" else "host_order", [])
     results = []
-    for rid, entry in entries.items():
+    for rid, entry in zip(order, stored, strict=False):
         info = run.rules.get(rid)
         if info is None:
             continue
@@ -465,7 +498,7 @@ def _subject(run: CheckRun, m: Any) -> SubjectResult:
                 rule_id=rid,
                 status=STATUS_NAMES[entry[0]],
                 severity=info.severity,
-                evidence=render_evidence(entry, leaves),
+                evidence=render_evidence(entry, leaves, run.applicability.get(rid), m),
                 waiver=_waiver({**waiver, "rule": rid}) if waiver else None,
                 rule=info,
             )
