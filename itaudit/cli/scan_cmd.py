@@ -25,6 +25,9 @@ from itaudit.cli.common import (
     workspace_options,
 )
 
+# Ctrl-C: the shells' convention (128 + SIGINT), distinct from findings (1).
+EXIT_INTERRUPTED = 130
+
 
 class _ProgressPrinter:
     """nmap's progress on stderr: one updating line on a terminal, a line every few seconds otherwise."""
@@ -258,7 +261,7 @@ def scan(
     \b
     Exit status: 0 scanned, 1 a forbidden device is on the LAN, 2 bad
     targets or options (nmap is not started), 3 nmap missing or failed,
-    store unreachable.
+    store unreachable, 130 interrupted (Ctrl-C; recorded as a failed scan).
     """
     from itaudit.org.load import ORG_FILE
     from itaudit.scan.nmap_runner import ROOT_ADDS, find_nmap, is_privileged
@@ -282,15 +285,23 @@ def scan(
                 + (f"đơn vị {plan.unit.id}" if lang == "vi" else f"unit {plan.unit.id}"),
                 err=True,
             )
-        outcome = execute(
-            plan,
-            nmap_path=nmap_path,
-            open_store=env.store,
-            org=org,
-            want_diff=diff,
-            on_progress=printer,
-            on_started=printer.started,
-        )
+        try:
+            outcome = execute(
+                plan,
+                nmap_path=nmap_path,
+                open_store=env.store,
+                org=org,
+                want_diff=diff,
+                on_progress=printer,
+                on_started=printer.started,
+            )
+        except KeyboardInterrupt:
+            raise CommandFailed(
+                "đã dừng theo yêu cầu; lần quét được ghi là thất bại (failed)"
+                if lang == "vi"
+                else "interrupted; the scan is recorded as failed",
+                EXIT_INTERRUPTED,
+            ) from None
         outcomes.append(outcome)
         if fmt == Format.TABLE:
             if i:

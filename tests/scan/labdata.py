@@ -3,7 +3,9 @@ with the LAN in every way reconciliation must notice.
 
 Lab network S = a free /24 (see netlab); the unit `lab` owns only its lower
 half S.0/25, so the host at S.200 is seen outside the unit's subnets when the
-whole /24 is scanned. `annex` is a second unit whose laptop visits the lab.
+whole /24 is scanned. `annex` is a second unit, owning the upper half S.128/25
+(so that scanning every unit's subnets stays inside the lab), whose laptop
+visits `lab`.
 
 | lab host | address | what it is | expected outcome |
 | --- | --- | --- | --- |
@@ -66,6 +68,10 @@ class LabSite:
     def unit_subnet(self) -> ipaddress.IPv4Network:
         return next(self.network.subnets(new_prefix=25))
 
+    @property
+    def upper_subnet(self) -> ipaddress.IPv4Network:
+        return list(self.network.subnets(new_prefix=25))[1]
+
 
 def organization_yaml(site: LabSite) -> str:
     return f"""organization:
@@ -84,7 +90,7 @@ units:
     name_vi: Đơn vị phụ
     name_en: Annex unit
     staff: 3
-    subnets: [172.31.213.0/24]
+    subnets: [{site.upper_subnet}]
     level1_approval: {{decision: "2/QĐ-LAB", date: 2024-01-02, level: 1}}
 """
 

@@ -261,3 +261,18 @@ def test_the_lab_scan_is_stored_in_postgresql_too(lab_scan, pg_url):
     assert buckets["LAB-PC-011"] == "forbidden"
     assert buckets["LAB-PC-010"] == "registered"
     assert any(f.kind == "forbidden-device" for f in stored.findings)
+
+
+def test_without_unit_or_targets_every_unit_is_scanned_once(lab_scan):
+    run = lab_scan.cli("scan", "--format", "json", names=False)
+    scans = run.json()["scans"]
+    assert [(s["scan"]["unit"], s["scan"]["target_key"]) for s in scans] == [
+        ("lab", str(lab_scan.site.unit_subnet)),
+        ("annex", str(lab_scan.site.upper_subnet)),
+    ]
+    assert "[1/2] unit lab" in run.stderr or "[1/2] đơn vị lab" in run.stderr
+    annex = scans[1]
+    assert [d["address"] for d in annex["devices"]] == [lab_scan.site.a(200)]
+    # The annex laptop is at S.17, in lab's half: the annex scan does not list it as
+    # missing (a laptop is optional), and the lab scan sees it as a visitor.
+    assert annex["missing"] == []
