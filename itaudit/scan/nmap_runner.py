@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,15 @@ def _ip_key(address: str) -> tuple[int, ...]:
         return (999,)
 
 
+def _clean(text: str | None, limit: int) -> str | None:
+    """Network-supplied text (reverse DNS names, vendors, services), made safe to
+    print and store: control characters (terminal escapes) dropped, length bounded."""
+    if not text:
+        return None
+    kept = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
+    return kept[:limit] or None
+
+
 def observations_from(result: dict[str, Any]) -> tuple[list[Observation], set[str]]:
     """Observations from python-nmap's parsed scan; also the scanning machine's addresses."""
     from itaudit.scan.records import Observation, Port
@@ -225,11 +235,11 @@ def observations_from(result: dict[str, Any]) -> tuple[list[Observation], set[st
         vendor = (host.get("vendor") or {}).get(raw_mac) if raw_mac else None
         names: list[str] = []
         for item in host.get("hostnames") or ():
-            name = (item.get("name") or "").strip()[:253]
+            name = _clean(item.get("name"), 253)
             if name and name not in names:
                 names.append(name)
         ports = tuple(
-            Port(int(number), "tcp", (info.get("name") or None) and info["name"][:64])
+            Port(int(number), "tcp", _clean(info.get("name"), 64))
             for number, info in sorted((host.get("tcp") or {}).items())
             if info.get("state") == "open"
         )
@@ -237,7 +247,7 @@ def observations_from(result: dict[str, Any]) -> tuple[list[Observation], set[st
             Observation(
                 address=address,
                 mac=normalise_mac(raw_mac),
-                vendor=(vendor or None) and vendor[:128],
+                vendor=_clean(vendor, 128),
                 hostnames=tuple(names[:MAX_NAMES]),
                 open_ports=ports,
                 state="up",

@@ -101,3 +101,28 @@ def test_missing_nmap_names_the_install_command(monkeypatch, tmp_path):
 @pytest.mark.skipif(shutil.which("nmap") is None, reason="nmap is not installed")
 def test_nmap_is_found_on_path():
     assert os.path.samefile(find_nmap(), shutil.which("nmap"))
+
+
+def test_names_vendors_and_services_from_the_network_are_made_safe():
+    result = {
+        "scan": {
+            "10.0.0.5": {
+                "status": {"state": "up", "reason": "arp-response"},
+                "addresses": {"ipv4": "10.0.0.5", "mac": "B4:2E:99:00:00:05"},
+                "vendor": {"B4:2E:99:00:00:05": "Evil\x1b[2J Corp"},
+                "hostnames": [
+                    {"name": "pc\x1b]0;owned\x07" + "a" * 400, "type": "PTR"},
+                    {"name": "", "type": ""},
+                ],
+                "tcp": {
+                    23: {"state": "open", "name": "tel\rnet"},
+                    80: {"state": "closed", "name": "http"},
+                },
+            }
+        }
+    }
+    (o,), _ = observations_from(result)
+    assert o.mac == "b4:2e:99:00:00:05"
+    assert o.vendor == "Evil[2J Corp"
+    assert len(o.hostnames) == 1 and "\x1b" not in o.hostnames[0] and len(o.hostnames[0]) == 253
+    assert [(p.port, p.service) for p in o.open_ports] == [(23, "telnet")]
