@@ -89,6 +89,19 @@ class StoredScan:
     summary: dict[str, Any] | None
 
 
+def _finding(m: Any) -> Finding:
+    return Finding(
+        kind=m["kind"],
+        severity=m["severity"],
+        address=m["address"],
+        mac=m["mac"],
+        asset_tag=m["asset_tag"],
+        host_id=m["host_id"],
+        port=m["port"],
+        detail=json.loads(m["detail"]),
+    )
+
+
 def _scan_row(conn: sa.Connection, scan_id: int) -> Any:
     return conn.execute(sa.select(st.scans).where(st.scans.c.id == scan_id)).first()
 
@@ -133,19 +146,7 @@ def load_scan(store: Store, scan_id: int) -> StoredScan | None:
         addresses=m["addresses"],
         message=m["message"],
         observations=tuple(_observation(r._mapping) for r in obs),
-        findings=tuple(
-            Finding(
-                kind=f._mapping["kind"],
-                severity=f._mapping["severity"],
-                address=f._mapping["address"],
-                mac=f._mapping["mac"],
-                asset_tag=f._mapping["asset_tag"],
-                host_id=f._mapping["host_id"],
-                port=f._mapping["port"],
-                detail=json.loads(f._mapping["detail"]),
-            )
-            for f in findings
-        ),
+        findings=tuple(_finding(f._mapping) for f in findings),
         missing=tuple(
             Missing(
                 source=r._mapping["source"],
@@ -186,20 +187,4 @@ def latest_findings(store: Store, unit: str | None = None) -> list[tuple[int, st
             .where(st.scan_findings.c.scan_id.in_(list(ids.values())))
             .order_by(st.scan_findings.c.id)
         ).all()
-    return [
-        (
-            r._mapping["scan_id"],
-            r._mapping["unit"],
-            Finding(
-                kind=r._mapping["kind"],
-                severity=r._mapping["severity"],
-                address=r._mapping["address"],
-                mac=r._mapping["mac"],
-                asset_tag=r._mapping["asset_tag"],
-                host_id=r._mapping["host_id"],
-                port=r._mapping["port"],
-                detail=json.loads(r._mapping["detail"]),
-            ),
-        )
-        for r in rows
-    ]
+    return [(r._mapping["scan_id"], r._mapping["unit"], _finding(r._mapping)) for r in rows]
