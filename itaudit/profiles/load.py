@@ -886,14 +886,14 @@ def _chain(
         where = current.where_extends or Where(current.path)
         if parent in chain:
             cycle = " → ".join([*chain[chain.index(parent) :], parent])
-            problems.append(Problem(where.source, f"extends: cycle {cycle}", where.line, "extends"))
+            problems.append(Problem(where.source, f"cycle {cycle}", where.line, "extends"))
             return None
         if parent not in files:
             known = ", ".join(sorted(files)) or "none"
             problems.append(
                 Problem(
                     where.source,
-                    f"extends {parent!r}, which is not a profile (profiles: {known})",
+                    f"{parent!r} is not a profile (profiles: {known})",
                     where.line,
                     "extends",
                 )

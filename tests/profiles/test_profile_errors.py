@@ -99,14 +99,14 @@ def test_extends_cycle(profile_dir) -> None:
     a = profile_dir("a", "profile: a\nextends: b\n")
     b = profile_dir("b", "profile: b\nextends: a\n")
     found = errors(profile_dir.root)
-    assert f"{b}:2: extends: extends: cycle a → b → a" in found
-    assert f"{a}:2: extends: extends: cycle b → a → b" in found
+    assert f"{b}:2: extends: cycle a → b → a" in found
+    assert f"{a}:2: extends: cycle b → a → b" in found
 
 
 def test_extends_a_missing_profile(profile_dir) -> None:
     path = profile_dir("u1", "profile: u1\nextends: level9\n", "units")
     found = errors(profile_dir.root)
-    assert found == [f"{path}:2: extends: extends 'level9', which is not a profile (profiles: u1)"]
+    assert found == [f"{path}:2: extends: 'level9' is not a profile (profiles: u1)"]
 
 
 def test_waiver_without_expiry(profile_dir) -> None:

@@ -1,0 +1,113 @@
+"""`itaudit check` through the real CLI, on a demo workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-11-20T08:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("check") / "ws"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITAUDIT_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "itaudit", "demo", "-w", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+def total_row(stdout: str) -> list[str]:
+    return next(line.split() for line in stdout.splitlines() if line.startswith("TOTAL"))
+
+
+def test_check_prints_a_row_per_unit_and_exits_1_on_high_failures(run_cli, demo_ws) -> None:
+    result = run_cli("check", "-w", str(demo_ws))
+    assert result.returncode == 1, result.output
+    rows = [line.split()[0] for line in result.stdout.splitlines()[2:14]]
+    assert rows[0] == "ho" and len(rows) == 12 and "nghiatrang" in rows
+    assert "failed rule result(s) at or above 'high'" in result.stderr
+    assert "Expired: 1 waiver(s), 2 attestation(s)" in result.stdout
+    assert "Check run" in result.stdout
+
+
+def test_json_has_the_same_numbers_as_the_table(run_cli, demo_ws) -> None:
+    table = run_cli("check", "-w", str(demo_ws))
+    data = json.loads(run_cli("check", "-f", "json", "-w", str(demo_ws)).stdout)
+    t = data["totals"]
+    machines, compliant, _share, score, passed, failed, errors, na, waived, unit_rules = total_row(
+        table.stdout
+    )[1:]
+    assert int(machines) == t["machines"] == 315
+    assert int(compliant) == t["compliant"]
+    assert float(score) == round(t["mean_score"] * 100, 1)
+    assert (int(passed), int(failed), int(errors), int(na), int(waived)) == (
+        t["passed"],
+        t["failed"],
+        t["errors"],
+        t["not_applicable"],
+        t["waived"],
+    )
+    ur = t["unit_rules"]
+    assert unit_rules == f"{ur['passed']}/{ur['passed'] + ur['failed'] + ur['errors']}"
+    assert [u["unit"] for u in data["units"]][0] == "ho"
+    assert data["failed_at_or_above"] > 0 and data["fail_on"] == "high"
+
+
+def test_clean_machine_exits_0(run_cli, demo_ws) -> None:
+    result = run_cli("check", "--host", "HO-PC001", "-w", str(demo_ws))
+    assert result.returncode == 0, result.output
+    assert total_row(result.stdout)[1] == "1"
+
+
+def test_fail_on_threshold(run_cli, demo_ws) -> None:
+    # HO-PC020's only failure is the screen lock (medium).
+    assert run_cli("check", "--host", "HO-PC020", "-w", str(demo_ws)).returncode == 0
+    result = run_cli("check", "--host", "HO-PC020", "--fail-on", "medium", "-w", str(demo_ws))
+    assert result.returncode == 1
+    assert "1 failed rule result(s) at or above 'medium'" in result.stderr
+
+
+def test_show_failures_lists_evidence(run_cli, demo_ws) -> None:
+    result = run_cli("check", "--unit", "ho", "--show-failures", "--now", NOW, "-w", str(demo_ws))
+    assert result.returncode == 1
+    line = next(ln for ln in result.stdout.splitlines() if "HO-PC020" in ln)
+    assert "L1-LOCK-01" in line and "3600" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--unit", "hq"), "unknown unit 'hq'"),
+        (("--framework", "iso-27001"), "unknown framework 'iso-27001'"),
+        (("--now", "yesterday"), "--now 'yesterday' is not a date"),
+        (("--host", "NOPE-PC"), "no machine 'NOPE-PC'"),
+        (("--fail-on", "severe"), "Invalid value for '--fail-on'"),
+    ],
+    ids=["unit", "framework", "now", "host", "fail-on"],
+)
+def test_usage_errors_exit_2(run_cli, demo_ws, args, message) -> None:
+    result = run_cli("check", *args, "-w", str(demo_ws))
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_framework_limits_the_rules(run_cli, demo_ws) -> None:
+    result = run_cli("check", "--framework", "law-29-2018", "-f", "json", "-w", str(demo_ws))
+    data = json.loads(result.stdout)
+    assert data["framework"] == "law-29-2018"
+    assert (
+        data["totals"]["failed"] == 5
+    )  # the networked state-secret machine, seen by the LAN scan too
+    assert result.returncode == 1
