@@ -61,7 +61,7 @@ def test_json_has_the_same_numbers_as_the_table(run_cli, demo_ws) -> None:
     )
     ur = t["unit_rules"]
     assert unit_rules == f"{ur['passed']}/{ur['passed'] + ur['failed'] + ur['errors']}"
-    assert [u["unit"] for u in data["units"]][0] == "ho"
+    assert data["units"][0]["unit"] == "ho"
     assert data["failed_at_or_above"] > 0 and data["fail_on"] == "high"
 
 
