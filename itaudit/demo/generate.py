@@ -340,7 +340,9 @@ class _Machine:
                 },
                 # LUKS on laptops, as the Linux agent reads it from lsblk.
                 "disk_encryption": {
-                    "volumes": [{"mount": "/", "protection": "on", "method": "luks2", "percent": None}]
+                    "volumes": [
+                        {"mount": "/", "protection": "on", "method": "luks2", "percent": None}
+                    ]
                 }
                 if self.laptop
                 else None,
