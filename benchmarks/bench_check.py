@@ -75,7 +75,9 @@ def fill_store(url: str, count: int) -> float:
                     macs=["00:1b:21:" + ":".join(f"{b:02x}" for b in i.to_bytes(3, "big"))],
                 )
                 text = orjson.dumps(doc).decode()
-                collected = to_naive_utc(datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00")))
+                collected = to_naive_utc(
+                    datetime.fromisoformat(doc["collected_at"].replace("Z", "+00:00"))
+                )
                 hosts.append(
                     {
                         "id": i + 1,
@@ -111,16 +113,20 @@ def fill_store(url: str, count: int) -> float:
             conn.execute(t.hosts.insert(), hosts)
             conn.execute(t.reports.insert(), reports)
         conn.execute(
-            t.hosts.update().where(t.hosts.c.latest_report_id.is_(None)).values(latest_report_id=t.hosts.c.id)
+            t.hosts.update()
+            .where(t.hosts.c.latest_report_id.is_(None))
+            .values(latest_report_id=t.hosts.c.id)
         )
     with store.read() as conn:
         size = conn.execute(sa.select(sa.func.sum(t.reports.c.size_bytes))).scalar_one()
     store.close()
-    print(f"store filled: {count:,} hosts, {size / count / 1024:.1f} KiB per report, in {time.perf_counter() - started:.1f} s")
+    print(
+        f"store filled: {count:,} hosts, {size / count / 1024:.1f} KiB per report, in {time.perf_counter() - started:.1f} s"
+    )
     return time.perf_counter() - started
 
 
-def child(url: str) -> None:
+def child(url: str, workers: int | None) -> None:
     """Run the check in this process and print figures as JSON (peak RSS included)."""
     from itaudit.check.runs import run_check
     from itaudit.org import load_organisation
@@ -133,9 +139,10 @@ def child(url: str) -> None:
     profiles = load_profiles(root / "profiles", root / "inventory")
     store = open_store(url)
     started = time.perf_counter()
-    summary = run_check(store, org, profiles, now=NOW)
+    summary = run_check(store, org, profiles, now=NOW, workers=workers)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest worker
     print(
         json.dumps(
             {
@@ -143,41 +150,88 @@ def child(url: str) -> None:
                 "machines": summary.totals["machines"],
                 "timings": summary.timings,
                 "peak_rss_kib": peak,
+                "worker_peak_rss_kib": workers_peak,
                 "failed": summary.totals["failed"],
                 "errors": summary.totals["errors"],
+                "workers": summary.timings["workers"],
             }
         )
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hosts", type=int, default=2000, help="synthetic hosts (default 2,000; target figures use 100,000)")
-    parser.add_argument("--store", help="store URL to fill (default: a fresh SQLite file); must be empty")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        default=2000,
+        help="synthetic hosts (default 2,000; target figures use 100,000)",
+    )
+    parser.add_argument(
+        "--store", help="store URL to fill (default: a fresh SQLite file); must be empty"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="evaluating processes (default: the checker's choice, one per CPU for big fleets)",
+    )
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.workers)
         return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.store or f"sqlite:///{Path(tmp) / 'bench.db'}"
         fill_store(url, args.hosts)
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", url], capture_output=True, text=True, check=False
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                url,
+                *(["--workers", str(args.workers)] if args.workers else []),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             sys.exit(f"check failed ({proc.returncode}): {proc.stderr[-3000:]}")
         figures = json.loads(proc.stdout.strip().splitlines()[-1])
     t = figures["timings"]
     n = figures["machines"]
+    if (
+        t["read"] is None
+    ):  # with workers: seconds summed over them; reading is the rest of their time
+        t["read"] = max(
+            figures["elapsed"] * figures["workers"] - t["decode"] - t["evaluate"] - t["store"], 0.0
+        )
     work = t["read"] + t["decode"] + t["evaluate"] + t["store"]
     print(
         f"check: {n:,} machines in {figures['elapsed']:.2f} s = {n / figures['elapsed']:,.0f} hosts/s end to end "
-        f"(target >= 10,000), peak RSS {figures['peak_rss_kib'] / 1024:.0f} MiB (target < 1 GiB)"
+        f"(target >= 10,000), {figures['workers']} evaluating process(es)"
+    )
+    total_peak = (
+        figures["peak_rss_kib"]
+        + (figures["workers"] if figures["workers"] > 1 else 0) * figures["worker_peak_rss_kib"]
+    )
+    print(
+        f"memory: peak RSS {figures['peak_rss_kib'] / 1024:.0f} MiB for the checking process"
+        + (
+            f", {figures['worker_peak_rss_kib'] / 1024:.0f} MiB for the largest worker"
+            if figures["workers"] > 1
+            else ""
+        )
+        + f"; {total_peak / 1024:.0f} MiB at most together (target < 1 GiB)"
     )
     print(
         "time split: "
-        + ", ".join(f"{k} {t[k]:.2f} s ({t[k] / work * 100:.0f}%)" for k in ("read", "decode", "evaluate", "store"))
+        + ", ".join(
+            f"{k} {t[k]:.2f} s ({t[k] / work * 100:.0f}%)"
+            for k in ("read", "decode", "evaluate", "store")
+        )
         + f"; decoding JSON is {t['decode'] / (t['decode'] + t['evaluate']) * 100:.0f}% of decode + evaluate"
     )
     print(f"results: {figures['failed']:,} failed, {figures['errors']:,} unknown")

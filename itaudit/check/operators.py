@@ -39,6 +39,7 @@ from itaudit.profiles.conditions import (
     Ref,
     Subject,
     Test,
+    iter_tests,
     parse_version,
     subject_type,
 )
@@ -64,7 +65,7 @@ def clip_value(v: Any) -> Any:
 class Ctx:
     """What one evaluation reads: the report, the context facts, the time."""
 
-    __slots__ = ("doc", "now", "ns", "today", "trace")
+    __slots__ = ("doc", "memo", "now", "ns", "today", "trace")
 
     def __init__(self, doc: Any, ns: dict[str, dict[str, Any]], now: datetime):
         self.doc = doc
@@ -72,6 +73,9 @@ class Ctx:
         self.now = now
         self.today = now.date()
         self.trace: list[tuple[int, Any, bool | None]] = []
+        # Counts several rules share (enabled anti-malware, running EDR...) are
+        # computed once per machine; keys are fixed when the rules compile.
+        self.memo: dict[str, Any] = {}
 
 
 # -- value helpers --------------------------------------------------------------------
@@ -414,6 +418,47 @@ def _cmp_scalar(op: str, stype_kind: str, ignore_case: bool) -> Callable[[Any, A
     raise ValueError(f"unknown comparison {op}")  # the parser never lets one through
 
 
+def _memo_key(c: Count, params: dict[str, Any]) -> str | None:
+    """A key naming what a count computes, shared by equal counts of any rule.
+
+    Counts over the current item (inside a `where`) depend on it: not shared.
+    Parameters read inside the filter are part of the key.
+    """
+    if c.source is not None and c.source.kind == "item":
+        return None
+    used = sorted(
+        {
+            ref.path
+            for t in iter_tests(c.where)
+            for ref in (t.subject, t.operand)
+            if isinstance(ref, Ref) and ref.kind == "param"
+        }
+    )
+    source = (c.source.kind, c.source.path) if c.source is not None else None
+    return repr((source, c.catalog, _canon(c.where), c.label, [(n, params.get(n)) for n in used]))
+
+
+def _canon(node: Any) -> Any:
+    """A node's meaning without its position (line, evidence slot), for memo keys."""
+    if isinstance(node, Logic):
+        return (node.op, tuple(_canon(c) for c in node.children))
+    if isinstance(node, Not):
+        return ("not", _canon(node.child))
+    if isinstance(node, Test):
+        return (_canon(node.subject), node.op, _canon(node.operand), node.ignore_case)
+    if isinstance(node, Ref):
+        return ("ref", node.kind, node.path)
+    if isinstance(node, Literal):
+        return ("lit", repr(node.value))
+    if isinstance(node, Count):
+        return ("count", _canon(node.source), node.catalog, _canon(node.where), node.label)
+    if isinstance(node, AgeDays):
+        return ("age", _canon(node.target))
+    if isinstance(node, Lookup):
+        return ("lookup", node.catalog, node.field)
+    return node
+
+
 _INT_OPS = {
     "equals": operator.eq,
     "ge": operator.ge,
@@ -603,6 +648,7 @@ class Compiler:
             const = frozenset(const)
         op = t.op
         leaf = t.leaf
+        memo_key = _memo_key(c, self.params)
         if (
             oget is None
             and op in _INT_OPS
@@ -623,15 +669,26 @@ class Compiler:
         if where is None:
             # Only the length: no filter to run.
             def count_all(ctx: Ctx, item: Any) -> bool | None:
-                coll = collection(ctx, item)
-                if coll is None:
+                seen = ctx.memo.get(memo_key) if memo_key else None
+                if seen is None:
+                    coll = collection(ctx, item)
+                    if coll is None:
+                        seen = (None, None)
+                    else:
+                        seen = (
+                            len(coll),
+                            [label(x) for x in coll[:MAX_LABELS]] if leaf is not None else [],
+                        )
+                    if memo_key:
+                        ctx.memo[memo_key] = seen
+                n, names = seen
+                if n is None:
                     if leaf is not None:
                         ctx.trace.append((leaf, None, None))
                     return None
-                n = len(coll)
                 outcome = scalar(n, const if oget is None else oget(ctx, item))
                 if leaf is not None:
-                    ctx.trace.append((leaf, [n, n, [label(x) for x in coll[:MAX_LABELS]]], outcome))
+                    ctx.trace.append((leaf, [n, n, names], outcome))
                 return outcome
 
             return count_all
@@ -654,20 +711,29 @@ class Compiler:
             return count_inner
 
         def count(ctx: Ctx, item: Any) -> bool | None:
-            coll = collection(ctx, item)
-            if coll is None:
+            seen = ctx.memo.get(memo_key) if memo_key else None
+            if seen is None:
+                coll = collection(ctx, item)
+                if coll is None:
+                    seen = (None, 0, [])
+                else:
+                    names: list[Any] = []
+                    lo = unknown = 0
+                    for x in coll:
+                        r = where(ctx, x)
+                        if r:
+                            lo += 1
+                            if lo <= MAX_LABELS:
+                                names.append(label(x))
+                        elif r is None:
+                            unknown += 1
+                    seen = (lo, unknown, names)
+                if memo_key:
+                    ctx.memo[memo_key] = seen
+            lo, unknown, names = seen
+            if lo is None:
                 ctx.trace.append((leaf, None, None))
                 return None
-            names: list[Any] = []
-            lo = unknown = 0
-            for x in coll:
-                r = where(ctx, x)
-                if r:
-                    lo += 1
-                    if lo <= MAX_LABELS:
-                        names.append(label(x))
-                elif r is None:
-                    unknown += 1
             o = const if oget is None else oget(ctx, item)
             outcome = _range_outcome(op, lo, lo + unknown, o) if unknown else scalar(lo, o)
             ctx.trace.append((leaf, [lo, lo + unknown, names], outcome))

@@ -10,6 +10,8 @@ evaluating rules and storing results is measured separately (`timings`).
 from __future__ import annotations
 
 import getpass
+import os
+import pickle
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ from itaudit.check.engine import (
     evaluate_unit,
 )
 from itaudit.check.operators import Ctx
-from itaudit.errors import UsageError
+from itaudit.errors import ItauditError, UsageError
 from itaudit.org.model import Organisation
 from itaudit.profiles.load import ProfileSet
 from itaudit.profiles.model import SEVERITIES, severity_rank
@@ -67,6 +69,29 @@ except ImportError:  # pragma: no cover - orjson is a dependency
 BATCH = 2000
 
 
+class CheckError(ItauditError):
+    """A check run could not complete (a worker process failed)."""
+
+
+_TALLY_FIELDS = (
+    "subjects",
+    "reported",
+    "never_reported",
+    "scored",
+    "score_sum",
+    "compliant",
+    "passed",
+    "failed",
+    "errors",
+    "not_applicable",
+    "waived",
+    "unit_passed",
+    "unit_failed",
+    "unit_errors",
+    "unit_not_applicable",
+)
+
+
 @dataclass
 class _Tally:
     subjects: int = 0
@@ -85,6 +110,12 @@ class _Tally:
     unit_errors: int = 0
     unit_not_applicable: int = 0
     failed_by_severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+
+    def add(self, other: _Tally) -> None:
+        for name in _TALLY_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for sev, n in other.failed_by_severity.items():
+            self.failed_by_severity[sev] += n
 
     def as_dict(self, unit: str | None, profile: str | None) -> dict[str, Any]:
         return {
@@ -174,8 +205,11 @@ class _Row:
 
 
 def _latest_reports(
-    store: Store, unit: str | None, host_id: int | None
-) -> Iterator[tuple[_Row, Any]]:
+    store: Store,
+    unit: str | None,
+    host_id: int | None,
+    id_range: tuple[int, int] | None = None,
+) -> Iterator[tuple]:
     h, r = t.hosts, t.reports
     query = (
         sa.select(
@@ -198,18 +232,22 @@ def _latest_reports(
         query = query.where(h.c.unit == unit)
     if host_id is not None:
         query = query.where(h.c.id == host_id)
+    if id_range is not None:
+        query = query.where(h.c.id >= id_range[0], h.c.id <= id_range[1])
     with store.engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
         for row in result:
-            yield _Row(row), row[10]
+            yield tuple(row)
 
 
 class _Run:
-    """State of one run while it goes."""
+    """Evaluation state of one run: compiled profiles, tallies, rows not yet stored.
+
+    It never touches the store, so worker processes run the same code.
+    """
 
     def __init__(
         self,
-        store: Store,
         org: Organisation,
         profiles: ProfileSet,
         now: datetime,
@@ -217,7 +255,6 @@ class _Run:
         facts: FactIndex,
         attestations: AttestationIndex,
     ):
-        self.store = store
         self.org = org
         self.profiles = profiles
         self.now = now
@@ -235,7 +272,8 @@ class _Run:
         self.rows: list[tuple] = []
         self.run_id = 0
         self.subjects = 0
-        self.t_decode = self.t_eval = self.t_store = 0.0
+        self.t_decode = self.t_eval = 0.0
+        self.matched: set[str] = set()
         base = profiles.base()
         self.base_name = base.name if base else None
 
@@ -383,25 +421,178 @@ class _Run:
         )
         self.subjects += 1
         self.t_eval += time.perf_counter() - started
-        if len(self.rows) >= BATCH:
-            self.flush()
 
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        started = time.perf_counter()
-        with self.store.write() as conn:
-            if self.store.dialect == "sqlite":
-                # The driver's executemany with positional rows: several times
-                # faster than the generic path for 100,000 rows.
-                conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in self.rows])
-            else:
-                conn.execute(
-                    ct.check_results.insert(),
-                    [dict(zip(RESULT_COLUMNS, r, strict=True)) for r in self.rows],
-                )
-        self.rows = []
-        self.t_store += time.perf_counter() - started
+    def evaluate_report(self, record: tuple) -> None:
+        """One row of the latest-reports query: decode the document, evaluate the machine."""
+        row = _Row(record)
+        d0 = time.perf_counter()
+        try:
+            doc = loads(record[10])
+        except ValueError:
+            doc = None
+        self.t_decode += time.perf_counter() - d0
+        if row.asset_tag:
+            self.matched.add(row.asset_tag)
+        if isinstance(doc, dict):  # ingest validated it; a corrupted row is for `itaudit hosts`
+            self.evaluate(self.facts.host_subject(row, doc))
+
+    def take(self) -> _Partial:
+        """What was evaluated since the last take (a worker's answer)."""
+        part = _Partial(
+            self.rows,
+            self.tallies,
+            self.waiver_use,
+            self.used_attestations,
+            self.matched,
+            self.profile_of_unit,
+            self.subjects,
+            self.t_decode,
+            self.t_eval,
+        )
+        self.rows, self.tallies, self.waiver_use, self.used_attestations = [], {}, {}, {}
+        self.matched, self.subjects, self.t_decode, self.t_eval = set(), 0, 0.0, 0.0
+        return part
+
+    def merge(self, part: _Partial) -> None:
+        self.rows.extend(part.rows)
+        for unit, tally in part.tallies.items():
+            self.tally(unit).add(tally)
+        for key, n in part.waiver_use.items():
+            self.waiver_use[key] = self.waiver_use.get(key, 0) + n
+        for key, used in part.used_attestations.items():
+            self.used_attestations.setdefault(key, used)
+        self.matched |= part.matched
+        for unit in part.profiles:
+            if unit not in self.profile_of_unit:
+                self.profile_for(unit)
+        self.subjects += part.subjects
+        self.t_decode += part.t_decode
+        self.t_eval += part.t_eval
+
+
+@dataclass
+class _Partial:
+    rows: list[tuple]
+    tallies: dict[str | None, _Tally]
+    waiver_use: dict[tuple[str, str], int]
+    used_attestations: dict[tuple[str, str, str], dict[str, Any]]
+    matched: set[str]
+    profiles: dict[str | None, str]
+    subjects: int
+    t_decode: float
+    t_eval: float
+
+
+def _write(store: Store, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    with store.write() as conn:
+        if store.dialect == "sqlite":
+            # The driver's executemany with positional rows: several times
+            # faster than the generic path for 100,000 rows.
+            conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(r) for r in rows])
+        else:
+            conn.execute(
+                ct.check_results.insert(),
+                [dict(zip(RESULT_COLUMNS, r, strict=True)) for r in rows],
+            )
+
+
+# -- worker processes ---------------------------------------------------------------
+# With several workers, each reads its slices of the hosts from the store,
+# checks them and writes their results itself: the parent only hands out
+# slices and adds up the tallies. Workers are plain child processes
+# (`python -m itaudit.check.worker`) with their own database connections, fed
+# on stdin and answering on stdout; nothing else is shared.
+def _init_worker(payload: bytes) -> tuple[_Run, Store, str | None]:
+    from itaudit.store import open_store
+
+    url, org, profiles, now, only, sightings, scanned, attestations, run_id, unit = pickle.loads(
+        payload
+    )
+    run = _Run(
+        org, profiles, now, only, FactIndex(org, sightings, scanned), AttestationIndex(attestations)
+    )
+    run.run_id = run_id
+    return run, open_store(url, migrate=False), unit
+
+
+def work(payload: bytes, ranges: list[tuple[int, int]]) -> tuple[_Partial, float]:
+    """A worker's whole job: check the hosts in its id ranges, store their results."""
+    run, store, unit = _init_worker(payload)
+    stored = 0.0
+    try:
+        for id_range in ranges:
+            for record in _latest_reports(store, unit, None, id_range):
+                run.evaluate_report(record)
+            s0 = time.perf_counter()
+            _write(store, run.rows)
+            stored += time.perf_counter() - s0
+            run.rows = []
+    finally:
+        store.close()
+    return run.take(), stored
+
+
+def _host_ranges(store: Store, unit: str | None, size: int) -> list[tuple[int, int]]:
+    h = t.hosts
+    query = sa.select(h.c.id).where(h.c.latest_report_id.is_not(None)).order_by(h.c.id)
+    if unit is not None:
+        query = query.where(h.c.unit == unit)
+    with store.read() as conn:
+        ids = list(conn.execute(query).scalars())
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _parallel(
+    store: Store, unit: str | None, payload: bytes, workers: int
+) -> Iterator[tuple[_Partial, float]]:
+    import subprocess
+    import sys
+
+    ranges = _host_ranges(store, unit, CHUNK)
+    shares = [ranges[i::workers] for i in range(workers)]
+    procs = []
+    for share in shares:
+        if not share:
+            continue
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "itaudit.check.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        procs.append((proc, pickle.dumps((payload, share))))
+    try:
+        for proc, data in procs:
+            assert proc.stdin is not None
+            proc.stdin.write(data)
+            proc.stdin.close()
+        for proc, _data in procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            out = proc.stdout.read()
+            err = proc.stderr.read()
+            if proc.wait() != 0:
+                tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+                raise CheckError(f"a check worker failed: {tail[0][:500]}")
+            yield pickle.loads(out)
+    finally:
+        for proc, _data in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+PARALLEL_MIN_HOSTS = 10000  # below this, starting workers costs more than it saves
+CHUNK = 2000
+
+
+def default_workers(hosts: int) -> int:
+    """Worker processes for a fleet: one process below PARALLEL_MIN_HOSTS machines."""
+    cpus = os.cpu_count() or 1
+    if hosts < PARALLEL_MIN_HOSTS or cpus < 2:
+        return 1
+    return min(cpus, 8)
 
 
 RESULT_COLUMNS = (
@@ -536,8 +727,15 @@ def run_check(
     framework: str | None = None,
     run_by: str | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> CheckSummary:
-    """Evaluate and store a check run; the library entry point of `itaudit check`."""
+    """Evaluate and store a check run; the library entry point of `itaudit check`.
+
+    `now` is the check time time-relative rules compare against (default: now).
+    `workers`: processes evaluating machines in parallel (default: one per CPU
+    for fleets of PARALLEL_MIN_HOSTS machines or more, else one); the results
+    are the same whatever the number.
+    """
     from itaudit.scan import tables as st  # noqa: F401  (the sightings query needs its tables)
     from itaudit.scan.records import latest_scan_ids, latest_sightings
 
@@ -553,9 +751,7 @@ def run_check(
             )
         only = fw.rule_ids()
     for u in org.units:
-        profiles.profile(
-            u.profile
-        )  # a unit naming a missing profile is a usage error, before any work
+        profiles.profile(u.profile)  # a unit naming a missing profile stops the run before any work
     host_row = host_asset = None
     if host is not None:
         host_row, host_asset = _resolve_host(store, org, host)
@@ -564,8 +760,12 @@ def run_check(
     t0 = time.perf_counter()
     with store.read() as conn:
         scanned = set(latest_scan_ids(conn))
-    facts = FactIndex(org, latest_sightings(store), scanned)
-    run = _Run(store, org, profiles, now, only, facts, AttestationIndex(list_attestations(store)))
+        fleet = conn.execute(sa.select(sa.func.count()).select_from(t.hosts)).scalar_one()
+    sightings = latest_sightings(store)
+    attestations = list_attestations(store)
+    run = _Run(
+        org, profiles, now, only, FactIndex(org, sightings, scanned), AttestationIndex(attestations)
+    )
     with store.write() as conn:
         run.run_id = conn.execute(
             ct.check_runs.insert().values(
@@ -580,26 +780,44 @@ def run_check(
             )
         ).inserted_primary_key[0]
 
-    matched: set[str] = set()
+    t_store = 0.0
+    written = 0
+
+    def flush(force: bool = False) -> None:
+        nonlocal t_store, written
+        if run.rows and (force or len(run.rows) >= BATCH):
+            s0 = time.perf_counter()
+            _write(store, run.rows)
+            t_store += time.perf_counter() - s0
+            written += len(run.rows)
+            run.rows = []
+            if progress and written // 5000 != (written - BATCH) // 5000:
+                progress(written)
+
+    t_read = time.perf_counter()
+    n_workers = 1
     if host is None or host_row is not None:
-        t_read = time.perf_counter()
-        for row, text in _latest_reports(store, unit, host_row.id if host_row else None):
-            d0 = time.perf_counter()
-            try:
-                doc = loads(text)
-            except ValueError:
-                doc = None
-            run.t_decode += time.perf_counter() - d0
-            if row.asset_tag:
-                matched.add(row.asset_tag)
-            if not isinstance(doc, dict):
-                continue  # ingest validated it; a corrupted row is for `itaudit hosts` to show
-            run.evaluate(facts.host_subject(row, doc))
-            if progress and run.subjects % 5000 == 0:
-                progress(run.subjects)
-        t_read = time.perf_counter() - t_read
-    else:
-        t_read = 0.0
+        records = _latest_reports(store, unit, host_row.id if host_row else None)
+        n_workers = (
+            workers if workers is not None else (default_workers(fleet) if host is None else 1)
+        )
+        if n_workers > 1:
+            url = store.engine.url.render_as_string(hide_password=False)
+            payload = pickle.dumps(
+                (url, org, profiles, now, only, sightings, scanned, attestations, run.run_id, unit)
+            )
+            for part, stored_s in _parallel(store, unit, payload, n_workers):
+                run.merge(part)
+                t_store += stored_s
+                written += part.subjects
+                if progress:
+                    progress(written)
+        else:
+            for record in records:
+                run.evaluate_report(record)
+                flush()
+    t_read = time.perf_counter() - t_read
+    matched = run.matched
     if host is None:
         # A register entry counts as reporting when any stored host matched it.
         with store.read() as conn:
@@ -614,13 +832,13 @@ def run_check(
                 and asset.tag not in matched
                 and (unit is None or asset.unit == unit)
             ):
-                run.evaluate(facts.register_subject(asset))
+                run.evaluate(run.facts.register_subject(asset))
         for u in org.units:
             if unit is None or u.id == unit:
-                run.evaluate(facts.unit_subject(u.id))
+                run.evaluate(run.facts.unit_subject(u.id))
     elif host_row is None and host_asset is not None:
-        run.evaluate(facts.register_subject(host_asset))
-    run.flush()
+        run.evaluate(run.facts.register_subject(host_asset))
+    flush(force=True)
 
     totals = _Tally()
     units = []
@@ -629,36 +847,19 @@ def run_check(
             units.append(run.tallies[u.id].as_dict(u.id, run.profile_of_unit.get(u.id)))
     if None in run.tallies:
         units.append(run.tallies[None].as_dict(None, run.profile_of_unit.get(None)))
-    for tl in run.tallies.values():
-        for name in (
-            "subjects",
-            "reported",
-            "never_reported",
-            "scored",
-            "score_sum",
-            "compliant",
-            "passed",
-            "failed",
-            "errors",
-            "not_applicable",
-            "waived",
-            "unit_passed",
-            "unit_failed",
-            "unit_errors",
-            "unit_not_applicable",
-        ):
-            setattr(totals, name, getattr(totals, name) + getattr(tl, name))
-        for sev, n in tl.failed_by_severity.items():
-            totals.failed_by_severity[sev] += n
+    for tally in run.tallies.values():
+        totals.add(tally)
     totals_dict = totals.as_dict(None, None)
     waivers = _waivers(run)
-    attestations = sorted(run.used_attestations.values(), key=lambda a: (a["rule"], a["target"]))
+    used = sorted(run.used_attestations.values(), key=lambda a: (a["rule"], a["target"]))
     timings = {
         "total": time.perf_counter() - t0,
-        "read": max(t_read - run.t_decode - run.t_eval - run.t_store, 0.0),
+        # With workers, decode, evaluate and store are seconds summed over the workers.
+        "read": max(t_read - t_store - run.t_decode - run.t_eval, 0.0) if n_workers == 1 else None,
         "decode": run.t_decode,
         "evaluate": run.t_eval,
-        "store": run.t_store,
+        "store": t_store,
+        "workers": n_workers,
     }
     summary = {"units": units, "totals": totals_dict, "timings": timings}
     with store.write() as conn:
@@ -672,7 +873,7 @@ def run_check(
                 summary=dumps(summary),
                 rules=dumps(_snapshot(run)),
                 waivers=dumps(waivers),
-                attestations=dumps(attestations),
+                attestations=dumps(used),
             )
         )
     return CheckSummary(
@@ -683,7 +884,7 @@ def run_check(
         totals_dict,
         timings,
         sum(1 for w in waivers if w["expired"]),
-        sum(1 for a in attestations if a["state"] == "expired"),
+        sum(1 for a in used if a["state"] == "expired"),
     )
 
 

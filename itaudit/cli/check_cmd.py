@@ -125,6 +125,12 @@ def print_summary(summary: Any, echo: Any = click.echo) -> None:
     help="Check as of this time (UTC), for replays: signature, patch and report ages are computed against it [default: now].",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Processes checking machines in parallel [default: one per CPU from 10,000 machines, else 1].",
+)
+@click.option(
     "--show-failures",
     is_flag=True,
     help="Also list every failed and unknown (error) result with its evidence.",
@@ -139,6 +145,7 @@ def check(
     framework: str | None,
     fail_on: str,
     as_of: str | None,
+    workers: int | None,
     show_failures: bool,
     fmt: str,
 ) -> None:
@@ -166,7 +173,15 @@ def check(
             click.echo(f"\rchecked {done:,} machines…", nl=False, err=True)
 
     summary = run_check(
-        store, org, ps, now=now, unit=unit, host=host, framework=framework, progress=progress
+        store,
+        org,
+        ps,
+        now=now,
+        unit=unit,
+        host=host,
+        framework=framework,
+        progress=progress,
+        workers=workers,
     )
     if tty and summary.totals["machines"] >= 5000:
         click.echo("", err=True)

@@ -367,3 +367,27 @@ def test_time_relative_rules_use_the_check_time(store, sample_org, profiles) -> 
     pc = subject(store, run, "HO-PC001")
     failing = {r.rule_id for r in pc.results if r.status == "fail"}
     assert {"L1-REPORT-01", "L1-PATCH-01", "L1-AV-03"} <= failing
+
+
+def test_worker_processes_give_the_same_results(store_url, sample_org, profiles) -> None:
+    # The whole demo fleet, checked by one process and by two worker processes.
+    s = open_store(store_url)
+    try:
+        docs = [(name, doc) for name, doc in generate(sample_org, now=NOW)]
+        assert ingest_documents(s, RegisterIndex(sample_org), docs).accepted == len(docs)
+        one = run_check(s, sample_org, profiles, now=NOW, workers=1)
+        two = run_check(s, sample_org, profiles, now=NOW, workers=2)
+        assert two.timings["workers"] == 2 and one.timings["workers"] == 1
+        assert one.totals == two.totals and one.units == two.units
+
+        def results(run_id):
+            run = load_run(s, run_id)
+            return {
+                sub.key: {r.rule_id: (r.status, r.evidence) for r in sub.results}
+                for sub in iter_subjects(s, run)
+            }
+
+        assert results(one.run_id) == results(two.run_id)
+        assert compare_runs(s, load_run(s, one.run_id), load_run(s, two.run_id)) == []
+    finally:
+        s.close()
