@@ -6,7 +6,8 @@ how the time splits between reading, decoding stored JSON, evaluating rules
 and storing results. Target on the reference machine (2 cores):
 >= 10,000 hosts/s and < 1 GB for 100,000 hosts.
 
-    python benchmarks/bench_check.py                  # 2,000 hosts (CI smoke)
+    python benchmarks/bench_check.py                  # 2,000 hosts
+    python benchmarks/bench_check.py --small          # 500 hosts (CI smoke)
     python benchmarks/bench_check.py --hosts 100000   # the target size
 
 How the store is filled (a documented bulk path, not `itaudit ingest`): the
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument(
         "--store", help="store URL to fill (default: a fresh SQLite file); must be empty"
     )
+    parser.add_argument("--small", action="store_true", help="500 hosts, for a smoke run")
     parser.add_argument(
         "--workers",
         type=int,
@@ -184,7 +186,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         url = args.store or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        fill_store(url, args.hosts)
+        fill_store(url, 500 if args.small else args.hosts)
         proc = subprocess.run(
             [
                 sys.executable,
