@@ -11,6 +11,7 @@ for rules evaluated per machine, such as a server's tested backup.
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import hashlib
 from collections.abc import Iterable
@@ -39,8 +40,8 @@ class Attestation:
     hostname: str | None
     asset_tag: str | None
     reference: str
-    date: date
-    expires: date | None  # as recorded; None: the rule's valid_days decides
+    date: dt.date
+    expires: dt.date | None  # as recorded; None: the rule's valid_days decides
     file_name: str | None
     file_sha256: str | None
     file_size: int | None
@@ -54,14 +55,14 @@ class Attestation:
             return self.unit or ""
         return self.asset_tag or self.hostname or ""
 
-    def effective_expiry(self, valid_days: int | None) -> date | None:
+    def effective_expiry(self, valid_days: int | None) -> dt.date | None:
         if self.expires is not None:
             return self.expires
         if valid_days is not None:
             return self.date + timedelta(days=int(valid_days))
         return None
 
-    def state(self, today: date, valid_days: int | None) -> str:
+    def state(self, today: dt.date, valid_days: int | None) -> str:
         """valid, expired or future (dated after the check)."""
         if self.date > today:
             return "future"
@@ -186,13 +187,15 @@ def record_attestation(
         ).first()
         if same is not None:
             return _row(same._mapping), False
-        new_id = conn.execute(
+        key = conn.execute(
             a.insert().values(
                 **values,
                 recorded_at=recorded_at or utcnow(),
                 recorded_by=(recorded_by or _current_user())[:128],
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None
+        new_id = key[0]
         row = conn.execute(sa.select(a).where(a.c.id == new_id)).one()
     return _row(row._mapping), True
 

@@ -120,7 +120,7 @@ def compile_rule(eff: EffectiveRule, catalogs: dict[str, Catalog]) -> CompiledRu
     rule = eff.rule
     assert rule.condition is not None
     tests = leaf_tests(rule.when) + leaf_tests(rule.condition)
-    tests.sort(key=lambda tn: tn[0].leaf)
+    tests.sort(key=lambda tn: tn[0].leaf or 0)
     return CompiledRule(
         eff,
         compiler.node(rule.when) if rule.when is not None else None,

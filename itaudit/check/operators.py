@@ -635,9 +635,10 @@ class Compiler:
         if c.catalog is not None:
             items = list(self.catalogs[c.catalog].entries)
 
-            def collection(ctx: Ctx, item: Any) -> Any:
+            def all_entries(ctx: Ctx, item: Any) -> Any:
                 return items
 
+            collection: Getter = all_entries
         else:
             assert c.source is not None
             collection = ref_getter(c.source, self.params)
@@ -657,8 +658,8 @@ class Compiler:
         ):
             fixed = _INT_OPS[op]
 
-            def scalar(a: int, _o: Any) -> bool:
-                return fixed(a, const)
+            def scalar(a: int, o: Any) -> bool | None:
+                return fixed(a, const)  # the operand is the constant: `o` is always it
 
         else:
             generic = _cmp_scalar(op, "integer", False)
@@ -711,7 +712,7 @@ class Compiler:
             return count_inner
 
         def count(ctx: Ctx, item: Any) -> bool | None:
-            seen = ctx.memo.get(memo_key) if memo_key else None
+            seen: tuple[Any, ...] | None = ctx.memo.get(memo_key) if memo_key else None
             if seen is None:
                 coll = collection(ctx, item)
                 if coll is None:

@@ -15,6 +15,7 @@ re-evaluates a verdict.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -70,8 +71,8 @@ class AttestationState:
     target: str
     state: str  # valid, expired, future, missing
     reference: str | None = None
-    date: date | None = None
-    expires: date | None = None
+    date: dt.date | None = None
+    expires: dt.date | None = None
     file_name: str | None = None
     file_sha256: str | None = None
     recorded_by: str | None = None

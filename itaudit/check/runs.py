@@ -60,7 +60,8 @@ try:  # orjson decodes stored reports ~3x faster; plain json is the fallback
 except ImportError:  # pragma: no cover - orjson is a dependency
     import json
 
-    loads = json.loads
+    def loads(text: str | bytes) -> Any:
+        return json.loads(text)
 
     def dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
@@ -151,7 +152,7 @@ class CheckSummary:
     framework: str | None
     units: list[dict[str, Any]]
     totals: dict[str, Any]
-    timings: dict[str, float]
+    timings: dict[str, Any]
     expired_waivers: int
     expired_attestations: int
 
@@ -457,10 +458,10 @@ class _Run:
         self.rows.extend(part.rows)
         for unit, tally in part.tallies.items():
             self.tally(unit).add(tally)
-        for key, n in part.waiver_use.items():
-            self.waiver_use[key] = self.waiver_use.get(key, 0) + n
-        for key, used in part.used_attestations.items():
-            self.used_attestations.setdefault(key, used)
+        for wkey, n in part.waiver_use.items():
+            self.waiver_use[wkey] = self.waiver_use.get(wkey, 0) + n
+        for akey, used in part.used_attestations.items():
+            self.used_attestations.setdefault(akey, used)
         self.matched |= part.matched
         for unit in part.profiles:
             if unit not in self.profile_of_unit:
@@ -767,7 +768,7 @@ def run_check(
         org, profiles, now, only, FactIndex(org, sightings, scanned), AttestationIndex(attestations)
     )
     with store.write() as conn:
-        run.run_id = conn.execute(
+        key = conn.execute(
             ct.check_runs.insert().values(
                 started_at=started,
                 checked_at=now,
@@ -778,7 +779,9 @@ def run_check(
                 run_by=(run_by or _user())[:128],
                 itaudit_version=__version__,
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None
+        run.run_id = key[0]
 
     t_store = 0.0
     written = 0

@@ -520,7 +520,7 @@ def _param_specs(r: _Reader, node: Any, rule_id: str) -> dict[str, ParamSpec]:
         specs[name] = ParamSpec(
             name,
             ftype,
-            tname,
+            str(tname),
             default,
             has_default,
             bounds[0],
@@ -937,8 +937,8 @@ def _effective(
                 if p.has_default
             }
         for rule_id, overrides in pf.params.items():
-            rule = rules.get(rule_id)
-            if rule is None:
+            target = rules.get(rule_id)
+            if target is None:
                 first = next(iter(overrides.values()))[1]
                 problems.append(
                     Problem(
@@ -950,9 +950,9 @@ def _effective(
                 )
                 continue
             for pname_, (value, where) in overrides.items():
-                spec = rule.params.get(pname_)
+                spec = target.params.get(pname_)
                 if spec is None:
-                    known = ", ".join(sorted(rule.params)) or "none"
+                    known = ", ".join(sorted(target.params)) or "none"
                     problems.append(
                         Problem(
                             pf.path,
@@ -1038,8 +1038,8 @@ def _cross_check(ps: ProfileSet, problems: list[Problem], warnings: list[Problem
                 served[rid].add((fw.id, req.id))
     for rule in rules.values():
         for fw_id, clauses in rule.references.items():
-            fw = ps.frameworks.get(fw_id)
-            if fw is None:
+            framework = ps.frameworks.get(fw_id)
+            if framework is None:
                 known = ", ".join(sorted(ps.frameworks)) or "none"
                 problems.append(
                     Problem(
@@ -1051,33 +1051,33 @@ def _cross_check(ps: ProfileSet, problems: list[Problem], warnings: list[Problem
                 )
                 continue
             for clause in clauses:
-                req = fw.requirement(clause)
-                if req is None:
+                found = framework.requirement(clause)
+                if found is None:
                     problems.append(
                         Problem(
                             rule.where.source,
-                            f"{rule.id} cites {fw_id} {clause!r}, which is not a requirement of {fw.where.source}",
+                            f"{rule.id} cites {fw_id} {clause!r}, which is not a requirement of {framework.where.source}",
                             rule.where.line,
                             "references",
                         )
                     )
-                elif rule.id not in req.rules:
+                elif rule.id not in found.rules:
                     problems.append(
                         Problem(
                             req.where.source,
                             f"requirement {clause} does not list {rule.id}, which cites it ({rule.where})",
-                            req.where.line,
+                            found.where.line,
                             "rules",
                         )
                     )
         cited = {(fw, c) for fw, cs in rule.references.items() for c in cs}
         for fw_id, req_id in served[rule.id] - cited:
-            req = ps.frameworks[fw_id].requirement(req_id)
-            assert req is not None
+            listing = ps.frameworks[fw_id].requirement(req_id)
+            assert listing is not None
             problems.append(
                 Problem(
                     rule.where.source,
-                    f"{rule.id} is listed by {fw_id} requirement {req_id} ({req.where}) but does not cite it under references",
+                    f"{rule.id} is listed by {fw_id} requirement {req_id} ({listing.where}) but does not cite it under references",
                     rule.where.line,
                     "references",
                 )

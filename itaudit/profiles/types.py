@@ -94,7 +94,9 @@ def schema_type(sub: dict[str, Any]) -> FType:
     kind = types[0] if len(types) == 1 else "object"
     if kind == "string":
         fmt = sub.get("format")
-        return {"date-time": DATETIME, "date": DATE, "ip-address": IP}.get(fmt, STRING)
+        return {"date-time": DATETIME, "date": DATE, "ip-address": IP}.get(
+            fmt if isinstance(fmt, str) else "", STRING
+        )
     if kind == "integer":
         return INTEGER
     if kind == "number":
