@@ -391,3 +391,11 @@ def test_worker_processes_give_the_same_results(store_url, sample_org, profiles)
         assert compare_runs(s, load_run(s, one.run_id), load_run(s, two.run_id)) == []
     finally:
         s.close()
+
+
+def test_host_filter_on_a_register_entry_that_never_reported(store, sample_org, profiles) -> None:
+    summary = run_check(store, sample_org, profiles, now=NOW, host="HO-PC-002")
+    run = load_run(store, summary.run_id)
+    (silent,) = list(iter_subjects(store, run))
+    assert (silent.kind, silent.asset_tag) == ("asset", "HO-PC-002")
+    assert silent.result("L1-REG-02").status == "fail"
