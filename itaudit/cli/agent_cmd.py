@@ -17,7 +17,14 @@ from typing import Any
 
 import click
 
-from itaudit.cli.common import EXIT_ENVIRONMENT, CommandFailed, Env, pass_env, workspace_options
+from itaudit.cli.common import (
+    EXIT_ENVIRONMENT,
+    EXIT_FINDINGS,
+    CommandFailed,
+    Env,
+    pass_env,
+    workspace_options,
+)
 from itaudit.errors import UsageError
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -41,6 +48,21 @@ def _common(f):
         help="Extra antivirus/EDR catalogue YAML (repeatable); WORKSPACE/inventory/security-products.yaml is read too.",
     )(f)
     f = click.option("--no-sign", is_flag=True, help="Do not sign the report.")(f)
+    f = click.option(
+        "--token-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Enrolment token for the collector (--push).",
+    )(f)
+    f = click.option(
+        "--cafile",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The collector's certificate (inventory/tls/collector-cert.pem on the officer's machine).",
+    )(f)
+    f = click.option(
+        "--push",
+        metavar="URL",
+        help="Send the report to an `itaudit serve` collector (https://HOST:8443).",
+    )(f)
     f = click.option(
         "--key",
         "key_path",
@@ -81,6 +103,9 @@ def collect(
     no_sign: bool,
     catalogs: tuple[Path, ...],
     save_bundle: Path | None,
+    push: str | None,
+    cafile: Path | None,
+    token_file: Path | None,
 ) -> None:
     """Collect this machine's facts into one signed HostReport.
 
@@ -102,7 +127,9 @@ def collect(
         raise UsageError(f"{save_bundle} is not empty: give a new folder for --save-bundle")
     catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
     report = collect_live(catalog, unit, save_bundle)
-    _finish(report, out, key_path, no_sign, default_key=True)
+    data = _finish(report, out, key_path, no_sign, default_key=True, to_stdout=push is None)
+    if push:
+        _push(data, push, cafile, token_file)
 
 
 @agent.command()
@@ -118,6 +145,9 @@ def parse(
     key_path: Path | None,
     no_sign: bool,
     catalogs: tuple[Path, ...],
+    push: str | None,
+    cafile: Path | None,
+    token_file: Path | None,
 ) -> None:
     """Turn a BUNDLE (folder or .zip from the PowerShell collector) into a HostReport.
 
@@ -132,7 +162,16 @@ def parse(
 
     catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
     report = parse_bundle(bundle, catalog, unit)
-    _finish(report, out, key_path, no_sign or key_path is None, default_key=False)
+    data = _finish(
+        report,
+        out,
+        key_path,
+        no_sign or key_path is None,
+        default_key=False,
+        to_stdout=push is None,
+    )
+    if push:
+        _push(data, push, cafile, token_file)
 
 
 @agent.command()
@@ -171,7 +210,9 @@ def _finish(
     key_path: Path | None,
     no_sign: bool,
     default_key: bool,
-) -> None:
+    to_stdout: bool = True,
+) -> bytes:
+    """Sign (unless told not to), write to `out` or standard output; return the JSON bytes."""
     note = ""
     if not no_sign:
         from itaudit.agent.keys import default_key_path, load_key
@@ -191,14 +232,39 @@ def _finish(
     errors = len(report["errors"])
     summary = f"{report['identity']['hostname']}: {errors} thing(s) not seen (see errors){note}"
     if out is None:
-        sys.stdout.buffer.write(data + b"\n")
-        sys.stdout.flush()
+        if to_stdout:
+            sys.stdout.buffer.write(data + b"\n")
+            sys.stdout.flush()
         click.echo(summary, err=True)
-        return
-    if out.name.endswith(".gz"):
-        data = gzip.compress(data, mtime=0)
-    _write_atomic(out, data)
+        return data
+    _write_atomic(out, gzip.compress(data, mtime=0) if out.name.endswith(".gz") else data)
     click.echo(f"{summary}; written to {out}", err=True)
+    return data
+
+
+def _push(data: bytes, url: str, cafile: Path | None, token_file: Path | None) -> None:
+    """Send to the collector; exit 1 if it rejects the report, 3 if it cannot be reached."""
+    from itaudit.agent.push import PushError, push_report
+
+    token = token_file.read_text(encoding="utf-8").strip() if token_file else None
+    try:
+        result = push_report(url, data, cafile=cafile, token=token)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    except PushError as exc:
+        raise CommandFailed(
+            f"{exc} (keep the report with --out and send it later)", EXIT_ENVIRONMENT
+        ) from exc
+    if result.status in ("accepted", "duplicate"):
+        click.echo(
+            f"collector: {result.status}" + (f" ({result.reason})" if result.reason else ""),
+            err=True,
+        )
+        return
+    raise CommandFailed(
+        f"collector refused the report (HTTP {result.http_status}, {result.status}): {result.reason}",
+        EXIT_FINDINGS if result.http_status == 422 else EXIT_ENVIRONMENT,
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
