@@ -882,60 +882,46 @@ def _label_getter(c: Count, catalogs: dict[str, Catalog] | None = None) -> Calla
     return default
 
 
-def _all(parts: tuple[Eval, ...]) -> Eval:
+def _kleene(parts: tuple[Eval, ...], decisive: bool) -> Eval:
+    """Three-valued `all` (decisive False) or `any` (decisive True).
+
+    The first part that returns the decisive value settles it; otherwise an
+    unknown part makes the whole unknown. Two parts, the common case, get a
+    closure without a loop.
+    """
     if len(parts) == 2:
         a, b = parts
 
-        def all2(ctx: Ctx, item: Any) -> bool | None:
+        def both(ctx: Ctx, item: Any) -> bool | None:
             ra = a(ctx, item)
-            if ra is False:
-                return False
+            if ra is decisive:
+                return decisive
             rb = b(ctx, item)
-            if rb is False:
-                return False
-            return None if ra is None or rb is None else True
+            if rb is decisive:
+                return decisive
+            return None if ra is None or rb is None else not decisive
 
-        return all2
+        return both
 
-    def all_(ctx: Ctx, item: Any) -> bool | None:
+    def each(ctx: Ctx, item: Any) -> bool | None:
         unknown = False
         for p in parts:
             r = p(ctx, item)
-            if r is False:
-                return False
+            if r is decisive:
+                return decisive
             if r is None:
                 unknown = True
-        return None if unknown else True
+        return None if unknown else not decisive
 
-    return all_
+    return each
+
+
+def _all(parts: tuple[Eval, ...]) -> Eval:
+    return _kleene(parts, decisive=False)
 
 
 def _any(parts: tuple[Eval, ...]) -> Eval:
-    if len(parts) == 2:
-        a, b = parts
-
-        def any2(ctx: Ctx, item: Any) -> bool | None:
-            ra = a(ctx, item)
-            if ra is True:
-                return True
-            rb = b(ctx, item)
-            if rb is True:
-                return True
-            return None if ra is None or rb is None else False
-
-        return any2
-
-    def any_(ctx: Ctx, item: Any) -> bool | None:
-        unknown = False
-        for p in parts:
-            r = p(ctx, item)
-            if r is True:
-                return True
-            if r is None:
-                unknown = True
-        return None if unknown else False
-
-    return any_
+    return _kleene(parts, decisive=True)
 
 
 def _not(inner: Eval) -> Eval:

@@ -27,6 +27,10 @@ from itaudit.profiles.model import (
     HOST_TYPES,
     KINDS,
     PLATFORMS,
+    READINESS_KEYS,
+    READINESS_NUMBERS,
+    READINESS_RULE_ITEMS,
+    READINESS_TEAM_WIDE,
     SCOPES,
     SECRET_MODES,
     SEVERITIES,
@@ -39,6 +43,7 @@ from itaudit.profiles.model import (
     ParamSpec,
     ParamValue,
     ProfileFile,
+    ReadinessSettings,
     Requirement,
     Rule,
     Text,
@@ -84,6 +89,34 @@ class _Reader:
         if isinstance(node, LineDict | LineList):
             return Where(self.source, node.line_of(key) if key is not None else node.line)
         return Where(self.source)
+
+    def mappings(
+        self,
+        node: LineDict,
+        key: str,
+        list_message: str,
+        item_message: str,
+        *,
+        required: bool = False,
+    ) -> list[LineDict] | None:
+        """The mapping items of the list `node[key]`; None when the list is absent or wrong.
+
+        An item that is not a mapping is reported (with its own line) and skipped.
+        A required list must also be non-empty.
+        """
+        value = node.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, LineList) or (required and not value):
+            self.error(node, key, list_message)
+            return None
+        items = []
+        for i, item in enumerate(value):
+            if isinstance(item, LineDict):
+                items.append(item)
+            else:
+                self.problems.append(Problem(self.source, item_message, value.line_of(i), key))
+        return items
 
     def known_keys(self, node: LineDict, allowed: tuple[str, ...], what: str) -> None:
         for key in node:
@@ -201,18 +234,18 @@ def _load_catalog(path: Path, problems: list[Problem]) -> Catalog | None:
                 )
             else:
                 fields[fname] = ftype
-    entries_node = doc.get("entries")
-    if not isinstance(entries_node, LineList):
-        r.error(doc, "entries", "is required: a list of entries")
+    entry_nodes = r.mappings(
+        doc,
+        "entries",
+        "is required: a list of entries",
+        "an entry must be a mapping",
+        required=True,
+    )
+    if entry_nodes is None:
         return None
     entries: list[dict[str, Any]] = []
     matches: list[tuple[tuple[str, tuple[Any, ...]], ...]] = []
-    for i, entry in enumerate(entries_node):
-        if not isinstance(entry, LineDict):
-            problems.append(
-                Problem(src, "an entry must be a mapping", entries_node.line_of(i), "entries")
-            )
-            continue
+    for entry in entry_nodes:
         values: dict[str, Any] = {}
         for key, value in entry.items():
             if key == "match":
@@ -405,20 +438,18 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
         r.error(doc, "framework", f"must equal the file name ({path.stem!r})")
     title = r.bilingual(doc, "title")
     source = r.text(doc, "source") or ""
-    reqs_node = doc.get("requirements")
-    if not isinstance(reqs_node, LineList) or not reqs_node:
-        r.error(doc, "requirements", "is required: a list of {id, title, rules}")
+    req_nodes = r.mappings(
+        doc,
+        "requirements",
+        "is required: a list of {id, title, rules}",
+        "a requirement must be a mapping",
+        required=True,
+    )
+    if req_nodes is None:
         return None
     reqs: list[Requirement] = []
     seen: set[str] = set()
-    for i, node in enumerate(reqs_node):
-        if not isinstance(node, LineDict):
-            problems.append(
-                Problem(
-                    src, "a requirement must be a mapping", reqs_node.line_of(i), "requirements"
-                )
-            )
-            continue
+    for node in req_nodes:
         r.known_keys(node, ("id", "title", "rules", "confirmed", "note"), "a requirement")
         req_id = r.text(node, "id")
         if req_id in seen:
@@ -481,6 +512,7 @@ _PROFILE_KEYS = (
     "params",
     "disabled",
     "waivers",
+    "readiness",
 )
 
 
@@ -719,26 +751,18 @@ def _load_profile_file(
         extends = None
     title = r.bilingual(doc, "title", required=False)
     rules: list[Rule] = []
-    rules_node = doc.get("rules")
-    if rules_node is not None:
-        if not isinstance(rules_node, LineList):
-            r.error(doc, "rules", "must be a list of rules")
-        else:
-            seen: dict[str, int] = {}
-            for i, node in enumerate(rules_node):
-                if not isinstance(node, LineDict):
-                    problems.append(
-                        Problem(src, "a rule must be a mapping", rules_node.line_of(i), "rules")
-                    )
-                    continue
-                rule = _parse_rule(r, node, name, catalogs)
-                if rule is None:
-                    continue
-                if rule.id in seen:
-                    r.error(node, "id", f"duplicate rule {rule.id} (first at line {seen[rule.id]})")
-                    continue
-                seen[rule.id] = node.line
-                rules.append(rule)
+    seen: dict[str, int] = {}
+    for node in (
+        r.mappings(doc, "rules", "must be a list of rules", "a rule must be a mapping") or []
+    ):
+        rule = _parse_rule(r, node, name, catalogs)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            r.error(node, "id", f"duplicate rule {rule.id} (first at line {seen[rule.id]})")
+            continue
+        seen[rule.id] = node.line
+        rules.append(rule)
     params: dict[str, dict[str, tuple[Any, Where]]] = {}
     params_node = doc.get("params")
     if params_node is not None:
@@ -753,39 +777,25 @@ def _load_profile_file(
                     str(k): (_plain(v), Where(src, values.line_of(k))) for k, v in values.items()
                 }
     disabled: list[Disabled] = []
-    dis_node = doc.get("disabled")
-    if dis_node is not None:
-        if not isinstance(dis_node, LineList):
-            r.error(doc, "disabled", "must be a list of {rule, reason}")
-        else:
-            for i, item in enumerate(dis_node):
-                if not isinstance(item, LineDict):
-                    problems.append(
-                        Problem(src, "must be {rule, reason}", dis_node.line_of(i), "disabled")
-                    )
-                    continue
-                r.known_keys(item, ("rule", "reason"), "a disabled rule")
-                rule_id = r.text(item, "rule")
-                reason = r.text(item, "reason")
-                if rule_id and not reason:
-                    continue
-                if rule_id and reason:
-                    disabled.append(Disabled(rule_id, reason, name, r.where(item)))
+    for item in (
+        r.mappings(doc, "disabled", "must be a list of {rule, reason}", "must be {rule, reason}")
+        or []
+    ):
+        r.known_keys(item, ("rule", "reason"), "a disabled rule")
+        rule_id = r.text(item, "rule")
+        reason = r.text(item, "reason")
+        if rule_id and reason:
+            disabled.append(Disabled(rule_id, reason, name, r.where(item)))
     waivers: list[Waiver] = []
-    w_node = doc.get("waivers")
-    if w_node is not None:
-        if not isinstance(w_node, LineList):
-            r.error(doc, "waivers", "must be a list of waivers")
-        else:
-            for i, item in enumerate(w_node):
-                if not isinstance(item, LineDict):
-                    problems.append(
-                        Problem(src, "a waiver must be a mapping", w_node.line_of(i), "waivers")
-                    )
-                    continue
-                waiver = _parse_waiver(r, item, name)
-                if waiver is not None:
-                    waivers.append(waiver)
+    for item in (
+        r.mappings(doc, "waivers", "must be a list of waivers", "a waiver must be a mapping") or []
+    ):
+        waiver = _parse_waiver(r, item, name)
+        if waiver is not None:
+            waivers.append(waiver)
+    readiness: dict[str, tuple[Any, Where]] = {}
+    if "readiness" in doc:
+        readiness = _parse_readiness(r, doc, base=extends is None)
     return ProfileFile(
         name,
         src,
@@ -796,7 +806,96 @@ def _load_profile_file(
         tuple(disabled),
         tuple(waivers),
         r.where(doc, "extends") if extends else None,
+        readiness,
     )
+
+
+def _parse_readiness(r: _Reader, doc: LineDict, base: bool) -> dict[str, tuple[Any, Where]]:
+    """`readiness:` as written, types and bounds checked; rule ids are checked once the
+    profile's rules are known (in `_effective`)."""
+    node = doc.get("readiness")
+    out: dict[str, tuple[Any, Where]] = {}
+    if not isinstance(node, LineDict):
+        r.error(doc, "readiness", "must be a mapping (docs/profiles.md, Readiness)")
+        return out
+    r.known_keys(node, READINESS_KEYS, "readiness")
+    for key, (lo, hi, _default) in READINESS_NUMBERS.items():
+        if key not in node:
+            continue
+        if key in READINESS_TEAM_WIDE and not base:
+            r.error(
+                node,
+                key,
+                "is a setting of the department's incident-response team: set it in the base profile",
+            )
+            continue
+        if _param_ok(r, node, key, node[key], INTEGER, lo, hi):
+            out[key] = (node[key], r.where(node, key))
+    if "backup_rule" in node:
+        value = node["backup_rule"]
+        if not isinstance(value, str) or not RULE_ID_RE.match(value):
+            r.error(node, "backup_rule", f"{value!r} is not a rule id such as L1-MGT-08")
+        else:
+            out["backup_rule"] = (value, r.where(node, "backup_rule"))
+    rules = node.get("rules")
+    if rules is not None:
+        if not isinstance(rules, LineDict):
+            r.error(
+                node, "rules", f"must map {', '.join(READINESS_RULE_ITEMS)} to lists of rule ids"
+            )
+            return out
+        r.known_keys(rules, READINESS_RULE_ITEMS, "readiness rules")
+        for item in READINESS_RULE_ITEMS:
+            if item not in rules:
+                continue
+            ids = rules[item]
+            if not isinstance(ids, LineList) or not all(
+                isinstance(i, str) and RULE_ID_RE.match(i) for i in ids
+            ):
+                r.error(rules, item, "must be a list of rule ids such as [L1-AV-01, L1-AV-02]")
+                continue
+            out[f"rules.{item}"] = (tuple(ids), r.where(rules, item))
+    return out
+
+
+def _effective_readiness(
+    pf_chain: list[ProfileFile], rules: dict[str, Rule], problems: list[Problem]
+) -> ReadinessSettings:
+    """Merge `readiness:` from the base down (a unit's value replaces its parent's)."""
+    defaults = ReadinessSettings()
+    numbers, lists = dict(defaults.numbers), dict(defaults.rules)
+    backup_rule: str | None = None
+    sources: dict[str, Where] = {}
+    for pf in pf_chain:
+        for key, (value, where) in pf.readiness.items():
+            if key == "backup_rule":
+                rule = rules.get(value)
+                if rule is None or rule.kind != "attestation" or rule.scope != "host":
+                    why = (
+                        "not a rule of this profile"
+                        if rule is None
+                        else "not an attestation recorded per machine (kind: attestation, scope: host)"
+                    )
+                    problems.append(Problem(where.source, f"{value}: {why}", where.line, key))
+                    continue
+                backup_rule = value
+            elif key.startswith("rules."):
+                bad = [i for i in value if i not in rules or rules[i].scope != "host"]
+                if bad:
+                    problems.append(
+                        Problem(
+                            where.source,
+                            f"{', '.join(bad)}: not a machine rule of this profile",
+                            where.line,
+                            key,
+                        )
+                    )
+                    continue
+                lists[key.removeprefix("rules.")] = tuple(value)
+            else:
+                numbers[key] = int(value)
+            sources[key] = where
+    return ReadinessSettings(numbers, lists, backup_rule, sources)
 
 
 def _parse_waiver(r: _Reader, item: LineDict, profile: str) -> Waiver | None:
@@ -1016,7 +1115,10 @@ def _effective(
                         )
                     )
         effective_rules.append(EffectiveRule(rule, params, disabled.get(rule.id)))
-    return EffectiveProfile(name, chain, files[name].title, tuple(effective_rules), tuple(waivers))
+    readiness = _effective_readiness([files[p] for p in reversed(chain)], rules, problems)
+    return EffectiveProfile(
+        name, chain, files[name].title, tuple(effective_rules), tuple(waivers), readiness
+    )
 
 
 def _cross_check(ps: ProfileSet, problems: list[Problem], warnings: list[Problem]) -> None:
