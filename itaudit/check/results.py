@@ -403,13 +403,18 @@ def load_run(store: Store, run_id: int) -> CheckRun:
     return _run(row._mapping)
 
 
-def latest_run(store: Store, *, unit: str | None = None, full: bool = True) -> CheckRun | None:
+def latest_run(
+    store: Store, *, unit: str | None = None, full: bool = True, before: datetime | None = None
+) -> CheckRun | None:
     """The latest complete run; `full` (default) skips runs limited to a host or a framework.
 
-    With `unit`, a run of that unit alone also qualifies.
+    With `unit`, a run of that unit alone also qualifies. With `before` (naive
+    UTC), only runs whose check time is at or before it: the state as of a date.
     """
     r = ct.check_runs
     query = sa.select(r).where(r.c.status == "complete").order_by(r.c.id.desc())
+    if before is not None:
+        query = query.where(r.c.checked_at <= before)
     if full:
         query = query.where(r.c.scope_host.is_(None), r.c.framework.is_(None))
         query = query.where(

@@ -131,21 +131,29 @@ def _observation(m: Any) -> Observation:
     )
 
 
-def latest_scan_ids(conn: sa.Connection, unit: str | None = None) -> dict[str | None, int]:
-    """The latest complete scan of each unit (key None: scans outside any unit)."""
+def latest_scan_ids(
+    conn: sa.Connection, unit: str | None = None, before: datetime | None = None
+) -> dict[str | None, int]:
+    """The latest complete scan of each unit (key None: scans outside any unit);
+    with `before` (naive UTC), the latest that finished at or before it."""
     s = st.scans
     query = (
         sa.select(s.c.unit, sa.func.max(s.c.id)).where(s.c.status == "complete").group_by(s.c.unit)
     )
     if unit is not None:
         query = query.where(s.c.unit == unit)
+    if before is not None:
+        query = query.where(s.c.finished_at <= before)
     return {row[0]: row[1] for row in conn.execute(query)}
 
 
-def latest_sightings(store: Store, unit: str | None = None) -> list[Sighting]:
-    """Every observation of the latest complete scan of each unit (or of `unit`)."""
+def latest_sightings(
+    store: Store, unit: str | None = None, before: datetime | None = None
+) -> list[Sighting]:
+    """Every observation of the latest complete scan of each unit (or of `unit`),
+    as of `before` when given."""
     with store.read() as conn:
-        ids = latest_scan_ids(conn, unit)
+        ids = latest_scan_ids(conn, unit, before)
         if not ids:
             return []
         rows = conn.execute(

@@ -173,12 +173,15 @@ def previous_scan_id(store: Store, target_key: str, before: int | None = None) -
         return conn.execute(query).scalar_one_or_none()
 
 
-def latest_findings(store: Store, unit: str | None = None) -> list[tuple[int, str | None, Finding]]:
-    """(scan id, unit, finding) for the latest complete scan of each unit (or of `unit`)."""
+def latest_findings(
+    store: Store, unit: str | None = None, before: datetime | None = None
+) -> list[tuple[int, str | None, Finding]]:
+    """(scan id, unit, finding) for the latest complete scan of each unit (or of `unit`),
+    as of `before` (naive UTC) when given."""
     from itaudit.scan.records import latest_scan_ids
 
     with store.read() as conn:
-        ids = latest_scan_ids(conn, unit)
+        ids = latest_scan_ids(conn, unit, before)
         if not ids:
             return []
         rows = conn.execute(
