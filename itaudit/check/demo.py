@@ -22,6 +22,9 @@ def sample_attestations(run: Any) -> list[dict[str, Any]]:
     out = []
     unit_ids = [u.id for u in run.org.units]
     for item in yaml.safe_load(text)["attestations"]:
+        if "servers" in item:
+            out.extend(_server_attestations(run, item, today))
+            continue
         units = unit_ids if item["units"] == "all" else list(item["units"])
         units = [u for u in units if u not in set(item.get("except", ()))]
         day = today - timedelta(days=int(item["days_ago"]))
@@ -40,6 +43,26 @@ def sample_attestations(run: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _server_attestations(run: Any, item: dict[str, Any], today: Any) -> list[dict[str, Any]]:
+    """Per-machine attestations (a server's verified backup) for `servers:` items."""
+    servers = [a for a in run.org.assets if a.type == "server"]
+    wanted = {a.tag for a in servers} if item["servers"] == "all" else set(item["servers"])
+    wanted -= set(item.get("except", ()))
+    day = today - timedelta(days=int(item["days_ago"]))
+    return [
+        {
+            "rule": item["rule"],
+            "host": a.hostname,
+            "asset_tag": a.tag,
+            "ref": item["ref"].format(host=a.hostname or a.tag, date=day.strftime("%d/%m/%Y")),
+            "date": day,
+            "expires": None,
+        }
+        for a in servers
+        if a.tag in wanted
+    ]
+
+
 def stage_attestations(run: Any) -> None:
     """Record the sample attestations (idempotent: a second demo adds none)."""
     added = 0
@@ -50,7 +73,9 @@ def stage_attestations(run: Any) -> None:
             item["rule"],
             reference=item["ref"],
             evidence_date=item["date"],
-            unit=item["unit"],
+            unit=item.get("unit"),
+            hostname=item.get("host"),
+            asset_tag=item.get("asset_tag"),
             expires=item["expires"],
             recorded_by=RECORDED_BY,
         )

@@ -153,6 +153,44 @@ class Waiver:
         )
 
 
+# -- readiness: the holiday checklist's settings (docs/profiles.md "Readiness") --------------
+# name -> (minimum, maximum, default) for the whole numbers.
+READINESS_NUMBERS: dict[str, tuple[int, int, int]] = {
+    "check_age_days": (1, 90, 3),
+    "report_age_days": (1, 365, 7),
+    "scan_age_days": (1, 365, 14),
+    "backup_age_days": (1, 365, 7),
+    "drill_months": (1, 60, 12),
+}
+# Checklist items that read rule results: item -> the rules that count (host rules).
+READINESS_RULE_ITEMS = ("antimalware", "edr", "patches", "secret")
+# Settings of the department's incident-response team, not of a unit: only a
+# profile that extends nothing (the base) may set them.
+READINESS_TEAM_WIDE = frozenset({"check_age_days", "drill_months"})
+READINESS_KEYS = (*READINESS_NUMBERS, "backup_rule", "rules")
+
+
+@dataclass(frozen=True)
+class ReadinessSettings:
+    """The effective `readiness:` settings of a profile, with where each value was set.
+
+    Values not set by any profile of the chain take the defaults above (rule
+    lists empty, no backup rule), so a profile without the section still loads.
+    """
+
+    numbers: dict[str, int] = field(
+        default_factory=lambda: {k: v[2] for k, v in READINESS_NUMBERS.items()}
+    )
+    rules: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: {k: () for k in READINESS_RULE_ITEMS}
+    )
+    backup_rule: str | None = None
+    sources: dict[str, Where] = field(default_factory=dict)  # "report_age_days", "rules.edr"...
+
+    def number(self, name: str) -> int:
+        return self.numbers[name]
+
+
 @dataclass(frozen=True)
 class ProfileFile:
     """One profile file as written (before inheritance)."""
@@ -166,6 +204,8 @@ class ProfileFile:
     disabled: tuple[Disabled, ...]
     waivers: tuple[Waiver, ...]
     where_extends: Where | None = None
+    # `readiness:` as written: "report_age_days" / "backup_rule" / "rules.edr" -> (value, where)
+    readiness: dict[str, tuple[Any, Where]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,6 +231,7 @@ class EffectiveProfile:
     title: Text | None
     rules: tuple[EffectiveRule, ...]
     waivers: tuple[Waiver, ...]
+    readiness: ReadinessSettings = field(default_factory=ReadinessSettings)
 
     @property
     def enabled(self) -> tuple[EffectiveRule, ...]:
