@@ -122,7 +122,8 @@ def environment(lang: str = "vi", kind: str = "html") -> jinja2.Environment:
     Both load templates from `itaudit/report/templates/`, fail on an undefined
     variable, and clip every value they print to MAX_TEXT characters. HTML
     autoescapes; Markdown escapes markup characters. Globals: `t(key, **params)`
-    and `lang`; filters: `date`, `percent`, `number`, `clip`, `md`.
+    and `lang`; filters: `date`, `percent`, `number`, `clip`, `md`, `tr` (a
+    text in both languages shown in `lang`).
     """
     if kind not in ("html", "md"):
         raise ValueError(f"unknown template kind {kind!r}")
@@ -145,6 +146,8 @@ def environment(lang: str = "vi", kind: str = "html") -> jinja2.Environment:
         number=lambda v: format_number(v, lang),
         clip=clip,
         md=md_escape,
+        # A text in both languages (profiles' Text, or {"vi": ..., "en": ...}) in `lang`.
+        tr=lambda v: v.get(lang) if hasattr(v, "get") else v,
     )
     return env
 
