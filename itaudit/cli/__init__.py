@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "profiles": "itaudit.cli.profiles_cmd:profiles",
     "check": "itaudit.cli.check_cmd:check",
     "attest": "itaudit.cli.attest_cmd:attest",
+    "readiness": "itaudit.cli.readiness_cmd:readiness",
 }
 
 
