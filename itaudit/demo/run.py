@@ -34,6 +34,7 @@ STAGES: list[str] = [
     "itaudit.demo.lan:stage_scan",
     "itaudit.check.demo:stage_attestations",
     "itaudit.check.demo:stage_check",
+    "itaudit.readiness.demo:stage_readiness",
 ]
 
 REPORTS_DIR = Path("reports") / "demo-agent-reports"
