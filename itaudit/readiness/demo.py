@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
 from typing import Any
+
+import yaml
 
 
 def stage_readiness(run: Any) -> None:
@@ -43,3 +48,44 @@ def stage_readiness(run: Any) -> None:
     run.outputs.append(("Holiday readiness (HTML)", html))
     run.outputs.append(("Draft holiday notice (DOCX)", docx))
     run.outputs.append(("Draft holiday notice (Markdown)", md))
+
+
+@dataclass(frozen=True)
+class PlantedBlocker:
+    item: str
+    unit: str | None
+    subject: str | None
+    rule: str | None
+    problem: str | None  # words the English problem text must contain
+    source: str
+
+
+@dataclass(frozen=True)
+class ReadinessPlants:
+    """defects.yaml `readiness_blockers:`: what readiness must find on the demo data."""
+
+    today: date
+    holiday: str
+    units_go: tuple[str, ...]
+    blockers: tuple[PlantedBlocker, ...]
+
+
+def load_readiness_plants() -> ReadinessPlants:
+    text = resources.files("itaudit.demo").joinpath("defects.yaml").read_text(encoding="utf-8")
+    section = yaml.safe_load(text)["readiness_blockers"]
+    return ReadinessPlants(
+        today=section["today"],
+        holiday=section["holiday"],
+        units_go=tuple(section["units_go"]),
+        blockers=tuple(
+            PlantedBlocker(
+                b["item"],
+                b.get("unit"),
+                None if b.get("subject") is None else str(b["subject"]),
+                b.get("rule"),
+                b.get("problem"),
+                b.get("from", ""),
+            )
+            for b in section["blockers"]
+        ),
+    )
