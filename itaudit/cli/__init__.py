@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "profiles": "itaudit.cli.profiles_cmd:profiles",
     "check": "itaudit.cli.check_cmd:check",
     "attest": "itaudit.cli.attest_cmd:attest",
+    "report": "itaudit.cli.report_cmd:report",
+    "ratios": "itaudit.cli.ratios_cmd:ratios",
     "readiness": "itaudit.cli.readiness_cmd:readiness",
 }
 

@@ -17,6 +17,7 @@ from itaudit.i18n import t
 from itaudit.org.model import Organisation
 from itaudit.report import render
 from itaudit.report.figures import DepartmentSummary, ReportSet, UnitReport
+from itaudit.report.indicators import IndicatorTable
 from itaudit.report.tables import (
     Table,
     department_table,
@@ -28,6 +29,7 @@ from itaudit.report.tables import (
 from itaudit.scan.reconcile import type_name
 
 REPORT_FORMATS = ("html", "md", "csv", "xlsx", "json")
+INDICATOR_FORMATS = ("html", "md", "csv", "xlsx", "json", "docx")
 
 
 def _helpers(lang: str, org: Organisation | None) -> dict[str, Any]:
@@ -91,7 +93,8 @@ def _cell(value: Any, lang: str) -> Any:
     if isinstance(value, datetime | date):
         return render.format_date(value, lang)
     if isinstance(value, float):
-        return render.format_number(value, lang)
+        text = f"{value:.1f}"
+        return text.replace(".", ",") if lang == "vi" else text
     if isinstance(value, int):
         return render.format_number(value, lang)
     return "—" if value is None else value
@@ -197,3 +200,108 @@ def write_reports(
         for r in reports.units.values():
             paths.append(write_unit(r, fmt, lang, org, folder))
     return paths
+
+
+# -- the indicator table (Appendix I, section VI) ----------------------------------------------
+def indicator_table(x: IndicatorTable, lang: str) -> Table:
+    headers = (
+        t("report.indicators.columns.number", lang),
+        t("report.indicators.columns.title", lang),
+        t("report.indicators.columns.target", lang),
+        t("report.indicators.columns.result", lang),
+        t("report.indicators.columns.evidence", lang),
+        "key",
+        "numerator",
+        "denominator",
+        "percent",
+    )
+    rows = tuple(
+        (
+            r.number,
+            r.title.get(lang),
+            r.target.get(lang),
+            t("report.indicators.status." + r.status, lang),
+            r.evidence.get(lang),
+            r.key,
+            r.ratio.numerator if r.ratio else None,
+            r.ratio.denominator if r.ratio else None,
+            r.ratio.percent if r.ratio else None,
+        )
+        for r in x.rows
+    )
+    return Table("indicators", t("report.indicators.title", lang), headers, rows)
+
+
+def indicators_html(x: IndicatorTable, lang: str, org: Organisation) -> str:
+    return render.render_html("indicators.html", lang, x=x, org_name=_org_name(org))
+
+
+def indicators_docx(x: IndicatorTable, lang: str, org: Organisation) -> bytes:
+    """The Appendix I layout: TT | Các chỉ tiêu | Chỉ tiêu | Kết quả thực hiện, under
+    the section row "VI Bảo đảm an toàn thông tin", ready to paste into the report."""
+    period = t(
+        "report.indicators.period",
+        lang,
+        period=t("report.indicators.periods." + x.period, lang),
+        year=x.year,
+        start=render.format_date(x.start, lang),
+        end=render.format_date(x.end, lang),
+    )
+    doc = render.docx_document(t("report.indicators.title", lang))
+    render.docx_paragraph(doc, org.name_vi if lang == "vi" else org.name_en, italic=True)
+    render.docx_paragraph(doc, period)
+    if not x.complete:
+        render.docx_paragraph(
+            doc, t("report.indicators.period_open", lang, end=render.format_date(x.end, lang))
+        )
+    section = ("VI", t("report.indicators.section", lang), "", "")
+    rows = [section] + [
+        (
+            r.number,
+            r.title.get(lang),
+            r.target.get(lang),
+            t("report.indicators.status." + r.status, lang) + "\n" + r.evidence.get(lang),
+        )
+        for r in x.rows
+    ]
+    render.docx_table(
+        doc,
+        [
+            t("report.indicators.columns.number", lang),
+            t("report.indicators.columns.title", lang),
+            t("report.indicators.columns.target", lang),
+            t("report.indicators.columns.evidence", lang),
+        ],
+        rows,
+        widths_mm=(12, 62, 28, 68),
+        bold_rows=lambda row: row is section,
+    )
+    return render.docx_bytes(doc)
+
+
+def write_indicators(x: IndicatorTable, fmt: str, lang: str, org: Organisation, out: Path) -> Path:
+    path = out / "indicators" / f"{x.year}-{x.period}.{lang}.{fmt}"
+    table = indicator_table(x, lang)
+    if fmt == "html":
+        return render.write_html(path, indicators_html(x, lang, org))
+    if fmt == "md":
+        md = render.render_markdown(
+            "indicators.md",
+            lang,
+            x=x,
+            table=render.md_table(table.headers[:5], [row[:5] for row in table.rows], limit=1500),
+        )
+        return render.write_text(path, md)
+    if fmt == "json":
+        return render.write_text(path, to_json(x.as_dict()))
+    if fmt == "csv":
+        return render.write_csv(path, table.headers, table.rows, limit=2000)
+    if fmt == "xlsx":
+        return render.write_xlsx(
+            path,
+            [render.Sheet(table.title, table.headers, table.rows, widths=(5, 50, 14, 14, 80))],
+            limit=2000,
+        )
+    if fmt == "docx":
+        return render.write_bytes(path, indicators_docx(x, lang, org))
+    raise ValueError(f"unknown indicator format {fmt!r}")
