@@ -34,6 +34,7 @@ STAGES: list[str] = [
     "itaudit.demo.lan:stage_scan",
     "itaudit.check.demo:stage_attestations",
     "itaudit.check.demo:stage_check",
+    "itaudit.report.demo:stage_reports",
     "itaudit.readiness.demo:stage_readiness",
 ]
 
