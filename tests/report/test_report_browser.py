@@ -1,0 +1,141 @@
+"""The HTML reports in a real headless Chromium (Debian's package, driven by
+Playwright; no browser download): the key numbers are visible, the page asks
+for nothing beyond its own file, hostile text stays text, the layout holds on
+a phone, and a screenshot is kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+if not Path(CHROMIUM).exists():
+    print(f"skipping browser tests: {CHROMIUM} is absent (Debian: apt-get install chromium)")
+    pytestmark = pytest.mark.skip(reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, path: Path, width: int = 1100):
+    """Load a report file, recording (and refusing) every request but the file itself."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    url = path.resolve().as_uri()
+    requests: list[str] = []
+
+    def route(r) -> None:
+        requests.append(r.request.url)
+        if r.request.url == url:
+            r.continue_()
+        else:
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page, url, requests
+
+
+def _shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _no_overflow(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.evaluate("window.innerWidth")
+    assert width <= viewport, f"page is {width}px wide in a {viewport}px window"
+
+
+def test_head_office_report_shows_its_numbers_and_fetches_nothing(browser, demo):
+    page, url, requests = _open(browser, demo.reports / "ho.vi.html")
+    try:
+        text = page.inner_text("body")
+        assert page.inner_text("#kpi-compliant .v") == "90,5 %"
+        assert "76/84" in page.inner_text("#kpi-compliant")
+        assert page.inner_text("#kpi-failed .v") == "13"
+        assert page.inner_text("#ratio-mps") == "108,1 %"
+        assert "Việc cần làm" in text and "HO-PC071" in text
+        assert "Sổ tài sản ghi 4 máy chiếu; quét mạng thấy 5" in text
+        assert requests == [url]
+        assert _shot(page, "report-ho.vi.png").stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+def test_department_summary_shows_every_unit_and_the_total(browser, demo):
+    page, url, requests = _open(browser, demo.reports / "department.vi.html")
+    try:
+        rows = page.locator("#department-table tbody tr")
+        assert rows.count() == 13
+        ho = page.inner_text("tr[data-unit='ho']")
+        assert "108,1 %" in ho and "76 (90,5 %)" in ho
+        total = page.inner_text("tr[data-unit='total']")
+        assert total.startswith("Toàn Sở") and "315" in total
+        assert requests == [url]
+        _shot(page, "report-department.vi.png")
+    finally:
+        page.close()
+
+
+def test_hostile_text_is_shown_as_text(browser, demo, hostile):
+    page, url, requests = _open(browser, demo.reports / "ho.vi.html")
+    try:
+        assert page.evaluate("document.querySelectorAll('script, img').length") == 0
+        text = page.inner_text("body")
+        assert '<script>alert("x")</script>WWW' in text  # escaped, and visible as typed
+        assert hostile["title"] in text
+        assert "W" * 10_000 not in text  # bounded
+        assert requests == [url]  # the <img src=x> never loaded
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", ["ho.vi.html", "department.vi.html"])
+def test_layout_holds_on_a_phone(browser, demo, name):
+    page, _url, _requests = _open(browser, demo.reports / name, width=390)
+    try:
+        _no_overflow(page)
+        _shot(page, f"phone-{name.replace('.html', '.png')}")
+    finally:
+        page.close()
+
+
+def test_print_layout_is_a4(browser, demo, tmp_path):
+    page, _url, _requests = _open(browser, demo.reports / "ho.vi.html")
+    try:
+        pdf = page.pdf(prefer_css_page_size=True)
+        assert pdf.startswith(b"%PDF")
+        (tmp_path / "ho.pdf").write_bytes(pdf)
+        if shutil.which("pdfinfo"):
+            import subprocess
+
+            info = subprocess.run(
+                ["pdfinfo", str(tmp_path / "ho.pdf")], capture_output=True, text=True
+            ).stdout
+            assert "595.2" in info or "595" in info  # A4 width in points
+    finally:
+        page.close()
