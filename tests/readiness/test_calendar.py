@@ -54,21 +54,32 @@ def test_tet(year):
 def test_tet_differs_from_chinese_new_year_in_these_years(year):
     """Vietnam's calendar is computed at UTC+7, China's at UTC+8: some new moons fall on different days."""
     china = holidays_lib.China(years=year, language="en_US")
-    chinese_new_year = min(d for d, n in china.items() if n.startswith("Chinese New Year (Spring Festival)"))
+    chinese_new_year = min(
+        d for d, n in china.items() if n.startswith("Chinese New Year (Spring Festival)")
+    )
     assert _tet_day(year) == TET[year]
     assert _tet_day(year) < chinese_new_year
 
 
 @pytest.mark.parametrize("year", sorted(HUNG_KINGS))
 def test_hung_kings_day(year):
-    days = [s.day for h in year_calendar(year) for s in h.official if s.name_en == "Hung Kings' Commemoration Day"]
+    days = [
+        s.day
+        for h in year_calendar(year)
+        for s in h.official
+        if s.name_en == "Hung Kings' Commemoration Day"
+    ]
     assert HUNG_KINGS[year] in days
 
 
 def test_hung_kings_day_next_to_30_april_shares_its_span():
     """2023: 29/4 (Hùng Kings) to 3/5 was one closure; it is named after the bigger holiday."""
     span = next(h for h in year_calendar(2023) if h.covers(date(2023, 4, 29)))
-    assert (span.key, span.start, span.end) == ("reunification", date(2023, 4, 29), date(2023, 5, 3))
+    assert (span.key, span.start, span.end) == (
+        "reunification",
+        date(2023, 4, 29),
+        date(2023, 5, 3),
+    )
 
 
 def test_tet_2026_span_joins_the_weekends():
