@@ -157,3 +157,26 @@ def test_holidays_command(workspace, run_cli):
     assert "14/02/2026" in table and "Tết Nguyên đán Bính Ngọ" in table
     english = run_cli("holidays", "-w", str(workspace.root), "-y", "2026", "--lang", "en").stdout
     assert "Lunar New Year (Tết Bính Ngọ)" in english and "2026-02-14" in english
+
+
+def test_day_moved_by_government_decision_joins_the_span():
+    """2025: 2 May was made a day off (worked on 26 April instead): 30/4 to 4/5 is one span."""
+    span = next(h for h in year_calendar(2025) if h.key == "reunification")
+    assert (span.start, span.end) == (date(2025, 4, 30), date(2025, 5, 4))
+    assert date(2025, 5, 2) in [s.day for s in span.official]
+
+
+def test_organisation_day_off_joins_the_national_span(sample_org):
+    import dataclasses
+
+    from itaudit.org.model import DayOff
+
+    org = dataclasses.replace(
+        sample_org,
+        days_off=(DayOff(date(2026, 12, 31), "Nghỉ bù theo quyết định của tỉnh", "Province day off"),),
+        _by_id={},
+    )
+    span = next(h for h in year_calendar(2027, org) if h.key == "new-year")
+    assert (span.start, span.end) == (date(2026, 12, 31), date(2027, 1, 3))
+    assert span.name_vi == "Tết Dương lịch"  # named after the national holiday it joins
+    assert next_holiday(date(2026, 12, 30), org).start == date(2026, 12, 31)
