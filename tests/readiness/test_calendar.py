@@ -173,7 +173,9 @@ def test_organisation_day_off_joins_the_national_span(sample_org):
 
     org = dataclasses.replace(
         sample_org,
-        days_off=(DayOff(date(2026, 12, 31), "Nghỉ bù theo quyết định của tỉnh", "Province day off"),),
+        days_off=(
+            DayOff(date(2026, 12, 31), "Nghỉ bù theo quyết định của tỉnh", "Province day off"),
+        ),
         _by_id={},
     )
     span = next(h for h in year_calendar(2027, org) if h.key == "new-year")
