@@ -199,8 +199,10 @@ class _Context:
             unit,
         )
         self.blockers: list[Blocker] = []
+        self.counts: dict[str, int] = {}
         self.items: dict[str, ItemState] = {}
         self.assets_by_name = {a.hostname.lower(): a for a in org.assets if a.hostname}
+        self.assets_by_tag = {a.tag: a for a in org.assets}
         base = profiles.base()
         self.base_settings: ReadinessSettings = base.readiness if base else ReadinessSettings()
 
@@ -229,16 +231,17 @@ class _Context:
 
     def asset_for(self, tag: str | None, hostname: str | None) -> Asset | None:
         if tag:
-            found = self.org.asset(tag)
+            found = self.assets_by_tag.get(tag)
             if found is not None:
                 return found
         return self.assets_by_name.get(hostname.lower()) if hostname else None
 
     def add(self, blocker: Blocker) -> None:
         self.blockers.append(blocker)
+        self.counts[blocker.item] = self.counts.get(blocker.item, 0) + 1
 
     def item(self, key: str, checked: int, detail: Text, state: str | None = None) -> None:
-        count = sum(1 for b in self.blockers if b.item == key)
+        count = self.counts.get(key, 0)
         self.items[key] = ItemState(
             key, state or ("blocked" if count else "ok"), checked, count, detail
         )
@@ -264,23 +267,30 @@ def evaluate_readiness(
     _check_item(ctx, run)
     machines: dict[str | None, int] = {}
     if run is not None:
-        subjects = list(iter_subjects(store, run, unit=unit, kinds=("host", "asset")))
-        for s in subjects:
+        # One pass over the run's machines (streamed: a large fleet is never all in memory).
+        backups = _Backups(run)
+        rules_seen: dict[str, set[str]] = {key: set() for key in RULE_ITEMS}
+        for s in iter_subjects(store, run, unit=unit, kinds=("host", "asset")):
             machines[s.unit] = machines.get(s.unit, 0) + 1
-        _reports_item(ctx, subjects)
-        for key in RULE_ITEMS[:3]:
-            _rule_item(ctx, key, subjects)
+            _report_blocker(ctx, s)
+            _rule_blockers(ctx, s, rules_seen)
+            backups.check(ctx, s)
+        n = sum(machines.values())
+        ctx.item("reports", n, text("detail.machines", n=n))
+        for key in RULE_ITEMS:
+            seen = rules_seen[key]
+            detail = (
+                text("detail.rules", n=n, rules=", ".join(sorted(seen)))
+                if seen
+                else text("detail.no_rules")
+            )
+            ctx.item(key, n, detail, None if seen else "not-evaluated")
+        ctx.item("backups", backups.servers, text("detail.servers", n=backups.servers))
+        _expiries_item(ctx, run)
     else:
-        for key in ("reports", *RULE_ITEMS[:3]):
+        for key in ("reports", *RULE_ITEMS, "expiries", "backups"):
             ctx.item(key, 0, text("detail.no_run"), "not-evaluated")
     _lan_item(ctx, store)
-    if run is not None:
-        _rule_item(ctx, "secret", subjects)
-        _expiries_item(ctx, run)
-        _backups_item(ctx, run, subjects)
-    else:
-        for key in ("secret", "expiries", "backups"):
-            ctx.item(key, 0, text("detail.no_run"), "not-evaluated")
     _roster_item(ctx, roster)
     _drill_item(ctx)
 
@@ -348,69 +358,60 @@ def _check_item(ctx: _Context, run: Any) -> None:
     ctx.item("check", 1, text("detail.check", run=run.id, date=run.checked_at, limit=limit))
 
 
-def _reports_item(ctx: _Context, subjects: list[Any]) -> None:
-    for s in subjects:
-        asset = ctx.asset_for(s.asset_tag, s.hostname)
-        limit = ctx.settings(s.unit).number("report_age_days")
-        name = s.hostname or s.asset_tag
-        if s.kind == "asset" or s.collected_at is None:
-            problem = text("problem.never_reported")
-        else:
-            age = (ctx.today - s.collected_at.date()).days
-            if age <= limit:
-                continue
-            problem = text("problem.old_report", date=s.collected_at, days=age, limit=limit)
+def _report_blocker(ctx: _Context, s: Any) -> None:
+    limit = ctx.settings(s.unit).number("report_age_days")
+    if s.kind == "asset" or s.collected_at is None:
+        problem = text("problem.never_reported")
+    else:
+        age = (ctx.today - s.collected_at.date()).days
+        if age <= limit:
+            return
+        problem = text("problem.old_report", date=s.collected_at, days=age, limit=limit)
+    ctx.add(
+        Blocker(
+            "reports",
+            s.unit,
+            s.hostname or s.asset_tag,
+            problem,
+            text("fix.report"),
+            ctx.owner(ctx.asset_for(s.asset_tag, s.hostname), s.unit),
+            asset_tag=s.asset_tag,
+        )
+    )
+
+
+def _rule_blockers(ctx: _Context, s: Any, rules_seen: dict[str, set[str]]) -> None:
+    """Failed or unknown results of the rules each checklist item counts, for one machine."""
+    item_of: dict[str, str] = {}
+    for key, rule_ids in ctx.settings(s.unit).rules.items():
+        rules_seen[key].update(rule_ids)
+        for rule_id in rule_ids:
+            item_of.setdefault(rule_id, key)
+    asset = None
+    for r in s.results:
+        key = item_of.get(r.rule_id)
+        if key is None or r.status not in ("fail", "error"):
+            continue
+        asset = asset or ctx.asset_for(s.asset_tag, s.hostname)
+        problem = text(
+            "problem.rule_fail" if r.status == "fail" else "problem.rule_unknown",
+            rule=r.rule_id,
+            title=r.rule.title,
+        )
         ctx.add(
             Blocker(
-                "reports",
+                key,
                 s.unit,
-                name,
+                s.hostname or s.asset_tag,
                 problem,
-                text("fix.report"),
+                r.rule.remediation,
                 ctx.owner(asset, s.unit),
-                asset_tag=s.asset_tag,
+                r.rule_id,
+                r.severity,
+                r.evidence,
+                s.asset_tag,
             )
         )
-    ctx.item("reports", len(subjects), text("detail.machines", n=len(subjects)))
-
-
-def _rule_item(ctx: _Context, key: str, subjects: list[Any]) -> None:
-    rules_seen: set[str] = set()
-    for s in subjects:
-        wanted = set(ctx.settings(s.unit).rules.get(key, ()))
-        rules_seen |= wanted
-        if not wanted:
-            continue
-        asset = None
-        for r in s.results:
-            if r.rule_id not in wanted or r.status not in ("fail", "error"):
-                continue
-            asset = asset or ctx.asset_for(s.asset_tag, s.hostname)
-            problem = text(
-                "problem.rule_fail" if r.status == "fail" else "problem.rule_unknown",
-                rule=r.rule_id,
-                title=r.rule.title,
-            )
-            ctx.add(
-                Blocker(
-                    key,
-                    s.unit,
-                    s.hostname or s.asset_tag,
-                    problem,
-                    r.rule.remediation,
-                    ctx.owner(asset, s.unit),
-                    r.rule_id,
-                    r.severity,
-                    r.evidence,
-                    s.asset_tag,
-                )
-            )
-    detail = (
-        text("detail.rules", n=len(subjects), rules=", ".join(sorted(rules_seen)))
-        if rules_seen
-        else text("detail.no_rules")
-    )
-    ctx.item(key, len(subjects), detail, None if rules_seen else "not-evaluated")
 
 
 def _lan_item(ctx: _Context, store: Store) -> None:
@@ -468,7 +469,7 @@ def _lan_item(ctx: _Context, store: Store) -> None:
                     )
                 )
             elif o.bucket == "forbidden":
-                asset = ctx.org.asset(o.asset_tag) if o.asset_tag else None
+                asset = ctx.asset_for(o.asset_tag, None)
                 ctx.add(
                     Blocker(
                         "lan",
@@ -557,28 +558,31 @@ def _expiries_item(ctx: _Context, run: Any) -> None:
     ctx.item("expiries", checked, text("detail.expiries", n=checked, end=end))
 
 
-def _backups_item(ctx: _Context, run: Any, subjects: list[Any]) -> None:
-    latest = {
-        (a.rule, a.target): a for a in run.attestations if a.target_kind == "host"
-    }  # the run keeps one (the latest) per rule and machine
-    servers = 0
-    for s in subjects:
+class _Backups:
+    """Each server's latest verified backup, from the attestations the run recorded."""
+
+    def __init__(self, run: Any):
+        self.run = run
+        # The run keeps one attestation (the latest) per rule and machine.
+        self.latest = {(a.rule, a.target): a for a in run.attestations if a.target_kind == "host"}
+        self.servers = 0
+
+    def check(self, ctx: _Context, s: Any) -> None:
         if s.asset_type != "server":
-            continue
+            return
         settings = ctx.settings(s.unit)
         rule_id = settings.backup_rule
         if rule_id is None or not ctx.rule_enabled(s.unit, rule_id):
-            continue
-        servers += 1
+            return
+        self.servers += 1
         limit = settings.number("backup_age_days")
-        asset = ctx.asset_for(s.asset_tag, s.hostname)
-        att = latest.get((rule_id, s.asset_tag or s.hostname or ""))
+        att = self.latest.get((rule_id, s.asset_tag or s.hostname or ""))
         if att is None or att.state == "missing" or att.date is None:
             problem = text("problem.no_backup", rule=rule_id)
         else:
             age = (ctx.today - att.date).days
             if age <= limit:
-                continue
+                return
             problem = text(
                 "problem.old_backup",
                 date=att.date,
@@ -586,7 +590,7 @@ def _backups_item(ctx: _Context, run: Any, subjects: list[Any]) -> None:
                 limit=limit,
                 reference=att.reference or "—",
             )
-        rule = run.rules.get(rule_id)
+        rule = self.run.rules.get(rule_id)
         ctx.add(
             Blocker(
                 "backups",
@@ -594,12 +598,11 @@ def _backups_item(ctx: _Context, run: Any, subjects: list[Any]) -> None:
                 s.hostname or s.asset_tag,
                 problem,
                 rule.remediation if rule else text("fix.attestation", rule=rule_id),
-                ctx.owner(asset, s.unit),
+                ctx.owner(ctx.asset_for(s.asset_tag, s.hostname), s.unit),
                 rule_id,
                 asset_tag=s.asset_tag,
             )
         )
-    ctx.item("backups", servers, text("detail.servers", n=servers))
 
 
 _ROSTER_KEYS = {
