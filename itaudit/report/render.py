@@ -248,34 +248,44 @@ def _xlsx_value(value: Any, limit: int) -> Any:
 
 def xlsx_bytes(sheets: Sequence[Sheet], limit: int = MAX_TEXT) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    # Write-only mode streams rows: a 20,000-machine sheet in seconds, not minutes.
+    wb = Workbook(write_only=True)
     used: set[str] = set()
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     for sheet in sheets:
         title = re.sub(r"[\[\]:*?/\\]", " ", sheet.title)[:31] or "Sheet"
         while title in used:
             title = title[:28] + f"~{len(used)}"
         used.add(title)
         ws = wb.create_sheet(title)
-        ws.append([clip(h, 100) for h in sheet.headers])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for row in sheet.rows:
-            ws.append([_xlsx_value(v, limit) for v in row])
-            for cell in ws[ws.max_row]:
-                # openpyxl stores any text starting with "=" as a formula: keep it text.
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
         ws.freeze_panes = "A2"
         for i, header in enumerate(sheet.headers, start=1):
             width = sheet.widths[i - 1] if sheet.widths and i <= len(sheet.widths) else None
             ws.column_dimensions[get_column_letter(i)].width = width or min(
                 max(len(str(header)) + 2, 10), 40
             )
+        header_cells = []
+        for h in sheet.headers:
+            cell = WriteOnlyCell(ws, value=clip(h, 100))
+            cell.font, cell.alignment = bold, wrap
+            header_cells.append(cell)
+        ws.append(header_cells)
+        for row in sheet.rows:
+            values: list[Any] = []
+            for v in row:
+                value = _xlsx_value(v, limit)
+                if isinstance(value, str) and value.startswith("="):
+                    # openpyxl would store it as a formula: keep it text.
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.data_type = "s"
+                    values.append(cell)
+                else:
+                    values.append(value)
+            ws.append(values)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
