@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_check import NOW, fill_store  # noqa: E402
+from bench_check import NOW, fill_store
 
 TODAY = date(2026, 11, 23)
 
