@@ -389,8 +389,8 @@ def _rule_blockers(ctx: _Context, s: Any, rules_seen: dict[str, set[str]]) -> No
             item_of.setdefault(rule_id, key)
     asset = None
     for r in s.results:
-        key = item_of.get(r.rule_id)
-        if key is None or r.status not in ("fail", "error"):
+        item = item_of.get(r.rule_id)
+        if item is None or r.status not in ("fail", "error"):
             continue
         asset = asset or ctx.asset_for(s.asset_tag, s.hostname)
         problem = text(
@@ -400,7 +400,7 @@ def _rule_blockers(ctx: _Context, s: Any, rules_seen: dict[str, set[str]]) -> No
         )
         ctx.add(
             Blocker(
-                key,
+                item,
                 s.unit,
                 s.hostname or s.asset_tag,
                 problem,
@@ -497,23 +497,23 @@ def _expiries_item(ctx: _Context, run: Any) -> None:
     checked = 0
     for w in run.waivers:
         asset = ctx.asset_for(w.target, w.target)
-        unit_ids = [asset.unit] if asset else units_of_profile.get(w.profile, [])
-        unit_ids = [u for u in unit_ids if ctx.in_scope(u)]
+        candidates = [asset.unit] if asset else units_of_profile.get(w.profile, [])
+        unit_ids = [u for u in candidates if ctx.in_scope(u)]
         if not unit_ids:
             continue
         checked += 1
         if w.expires >= end:
             continue
         key = "problem.waiver_expired" if w.expired else "problem.waiver_expires"
-        for uid in unit_ids:
+        for waiver_unit in unit_ids:
             ctx.add(
                 Blocker(
                     "expiries",
-                    uid,
+                    waiver_unit,
                     (asset.hostname if asset else None) or w.target,
                     text(key, rule=w.rule, decision=w.decision, date=w.expires, end=end),
                     text("fix.waiver", rule=w.rule),
-                    ctx.owner(asset, uid),
+                    ctx.owner(asset, waiver_unit),
                     w.rule,
                     asset_tag=asset.tag if asset else None,
                 )
@@ -521,6 +521,8 @@ def _expiries_item(ctx: _Context, run: Any) -> None:
     for a in run.attestations:
         if a.state not in ("valid", "expired") or a.expires is None:
             continue
+        uid: str | None
+        subject: str | None
         if a.target_kind == "unit":
             uid, asset, subject = a.target, None, None
         else:
