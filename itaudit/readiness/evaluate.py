@@ -697,7 +697,13 @@ def choose_holiday(
         raise UsageError("give --holiday or --date, not both")
     if name is not None:
         return find_holiday(name, today, org, unit)
-    return next_holiday(on_or_after or today, org, unit)
+    holiday = next_holiday(on_or_after or today, org, unit)
+    if holiday.end < today:
+        raise UsageError(
+            f"{holiday.name_en} ({holiday.ident()}) ended on {holiday.end}: readiness is for a "
+            "holiday still to come (--today assesses as of another day)"
+        )
+    return holiday
 
 
 def iter_blockers(readiness: Readiness) -> Iterable[Blocker]:

@@ -96,6 +96,7 @@ def test_complete_roster_given_with_option(demo_ws, run_cli, tmp_path) -> None:
         (("--date", "1/1/2027"), "--date '1/1/2027' is not a date (YYYY-MM-DD)"),
         (("--roster", "/nonexistent/truc.yaml"), "/nonexistent/truc.yaml: no such file"),
         (("--format", "docx"), "Invalid value for '--format'"),
+        (("--date", "2026-04-01"), "(hung-kings-2026) ended on 2026-04-27"),
     ],
 )
 def test_usage_errors_exit_2(demo_ws, run_cli, args, message) -> None:
@@ -177,3 +178,17 @@ def test_notice_files_in_reports(demo_ws, run_cli) -> None:
         path = demo_ws.reports / f"readiness-culture-day-2026-notice.{ext}"
         assert f"Đã ghi: {path}" in result.stdout
         assert path.stat().st_size > 1000
+
+
+def test_profile_readiness_error_exits_2_with_file_and_line(workspace, run_cli) -> None:
+    base = workspace.profiles / "level1.yaml"
+    text = base.read_text(encoding="utf-8")
+    base.write_text(text.replace("  report_age_days: 7 ", "  report_age_days: seven "), "utf-8")
+    line = next(
+        i
+        for i, row in enumerate(base.read_text(encoding="utf-8").splitlines(), 1)
+        if "seven" in row
+    )
+    result = run_cli("readiness", "-w", str(workspace.root), *TODAY)
+    assert result.returncode == 2
+    assert f"level1.yaml:{line}: report_age_days: 'seven' is not a integer" in result.stderr
