@@ -252,9 +252,10 @@ def notice_docx(n: Notice) -> bytes:
 
     to = doc.add_paragraph()
     to.alignment = center
-    to.add_run(n.to + " ").italic = True
+    to.add_run(n.to).italic = True
     for line in n.addressees:
-        to.add_run(line).add_break()
+        to.add_run().add_break()
+        to.add_run(f"- {line}")
 
     def para(text: str, bold: bool = False, italic: bool = False) -> Any:
         p = render.docx_paragraph(doc, text, bold=bold, italic=italic)
