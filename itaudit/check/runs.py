@@ -126,8 +126,9 @@ class _Tally:
             "reported": self.reported,
             "never_reported": self.never_reported,
             "compliant": self.compliant,
-            "compliant_share": round(self.compliant / self.subjects, 4) if self.subjects else None,
-            "mean_score": round(self.score_sum / self.scored, 4) if self.scored else None,
+            # Exact: every view rounds once, for display (a stored rounding would round twice).
+            "compliant_share": self.compliant / self.subjects if self.subjects else None,
+            "mean_score": self.score_sum / self.scored if self.scored else None,
             "passed": self.passed,
             "failed": self.failed,
             "errors": self.errors,
