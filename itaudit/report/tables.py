@@ -276,7 +276,7 @@ def unit_summary_table(r: UnitReport, lang: str) -> Table:
 
 def unit_rules_table(r: UnitReport, lang: str) -> Table:
     headers = (
-        "requirement",
+        t("report.rules.clause", lang),
         t("report.rules.rule", lang),
         t("report.rules.what", lang),
         t("report.rules.severity", lang),
