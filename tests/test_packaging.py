@@ -49,11 +49,13 @@ def test_wheel_ships_the_sample_without_workspace_state(wheel):
 def test_installed_wheel_runs_the_demo_elsewhere(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     # System site-packages give the dependencies without a download; the wheel itself
-    # is installed into the fresh environment, shadowing the editable checkout.
+    # is installed into the fresh environment, shadowing the checkout's own install.
+    # --ignore-installed: otherwise pip sees the same version already installed there
+    # (as `pip install .` leaves it) and installs nothing.
     venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
         check=True,
         timeout=300,
     )

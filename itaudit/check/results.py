@@ -48,6 +48,7 @@ class RuleInfo:
     applies: str
     references: dict[str, tuple[str, ...]]
     defined_in: str
+    problem: Text | None = None  # what is wrong when it fails, in plain words
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ def _rule_info(rid: str, m: dict[str, Any]) -> RuleInfo:
         id=rid,
         title=_text(m["title"]) or Text(rid, rid),
         remediation=_text(m["remediation"]) or Text("", ""),
+        problem=_text(m.get("problem")),
         rationale=_text(m.get("rationale")),
         severity=m["severity"],
         kind=m["kind"],

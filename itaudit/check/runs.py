@@ -657,6 +657,7 @@ def _snapshot(run: _Run) -> dict[str, Any]:
                 rules[rule.id] = {
                     "title": rule.title.as_dict(),
                     "remediation": rule.remediation.as_dict(),
+                    "problem": rule.problem.as_dict() if rule.problem else None,
                     "rationale": rule.rationale.as_dict() if rule.rationale else None,
                     "severity": rule.severity,
                     "kind": rule.kind,

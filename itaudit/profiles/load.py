@@ -491,6 +491,7 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
 _RULE_KEYS = (
     "id",
     "title",
+    "problem",
     "remediation",
     "rationale",
     "severity",
@@ -638,6 +639,7 @@ def _parse_rule(
     before = len(r.problems)
     title = r.bilingual(node, "title")
     remediation = r.bilingual(node, "remediation")
+    problem = r.bilingual(node, "problem", required=False)
     rationale = _rationale(r, node)
     severity = node.get("severity")
     if severity not in SEVERITIES:
@@ -720,6 +722,7 @@ def _parse_rule(
         profile,
         r.where(node),
         tuple(sorted(parser.report_paths)),
+        problem,
     )
 
 

@@ -106,6 +106,7 @@ class Rule:
     profile: str
     where: Where
     fact_paths: tuple[str, ...] = ()  # report paths read (to match agent `errors` to the rule)
+    problem: Text | None = None  # what is wrong when the rule fails, in plain words
 
 
 @dataclass(frozen=True)

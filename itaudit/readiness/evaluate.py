@@ -393,11 +393,15 @@ def _rule_blockers(ctx: _Context, s: Any, rules_seen: dict[str, set[str]]) -> No
         if item is None or r.status not in ("fail", "error"):
             continue
         asset = asset or ctx.asset_for(s.asset_tag, s.hostname)
-        problem = text(
-            "problem.rule_fail" if r.status == "fail" else "problem.rule_unknown",
-            rule=r.rule_id,
-            title=r.rule.title,
-        )
+        # The rule's own plain-words problem when it has one; a generic sentence otherwise.
+        if r.status == "fail" and r.rule.problem is not None:
+            problem = text("problem.rule_problem", rule=r.rule_id, problem=r.rule.problem)
+        else:
+            problem = text(
+                "problem.rule_fail" if r.status == "fail" else "problem.rule_unknown",
+                rule=r.rule_id,
+                title=r.rule.title,
+            )
         ctx.add(
             Blocker(
                 item,

@@ -64,6 +64,7 @@ class Problem:
     title: Text
     remediation: Text
     evidence: tuple[str, ...]
+    what: Text  # what is wrong, in plain words (the rule's `problem` text when it has one)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class Problem:
             "status": self.status,
             "severity": self.severity,
             "title": self.title.as_dict(),
+            "what": self.what.as_dict(),
             "remediation": self.remediation.as_dict(),
             "evidence": list(self.evidence),
         }
@@ -463,6 +465,14 @@ class NoCheckRun(UsageError):
 
 
 # -- building ----------------------------------------------------------------------------------
+def _what(status: str, title: Text, problem: Text | None) -> Text:
+    """The sentence a unit head reads: the rule's own problem text, else a generic one."""
+    if status == "fail" and problem is not None:
+        return problem
+    key = "report.actions.unknown" if status == "error" else "report.actions.not_met"
+    return Text(t(key, "vi", title=title.vi), t(key, "en", title=title.en))
+
+
 def _problem(r: Any) -> Problem:
     return Problem(
         rule_id=r.rule_id,
@@ -471,6 +481,7 @@ def _problem(r: Any) -> Problem:
         title=r.rule.title,
         remediation=r.rule.remediation,
         evidence=tuple(clip(line, TEXT_LIMIT) for line in r.evidence[:MAX_EVIDENCE]),
+        what=_what(r.status, r.rule.title, r.rule.problem),
     )
 
 

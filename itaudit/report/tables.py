@@ -229,6 +229,7 @@ def unit_action_table(r: UnitReport, lang: str) -> Table:
         t("report.machines.assigned", lang),
         t("report.rules.rule", lang),
         t("report.rules.what", lang),
+        t("report.actions.problem", lang),
         t("report.actions.fix", lang),
         t("report.waivers.state", lang),
     )
@@ -239,6 +240,7 @@ def unit_action_table(r: UnitReport, lang: str) -> Table:
             a.assigned_to,
             p.rule_id,
             p.title.get(lang),
+            p.what.get(lang),
             p.remediation.get(lang),
             t("report.status." + p.status, lang),
         )

@@ -45,6 +45,9 @@ def test_every_rule_speaks_both_languages(bundled) -> None:
     for rule in bundled.rules().values():
         assert rule.title.vi and rule.title.en and rule.title.vi != rule.title.en, rule.id
         assert rule.remediation.vi and rule.remediation.en, rule.id
+        # A unit head reads the problem sentence first: every bundled rule has one.
+        assert rule.problem is not None, rule.id
+        assert rule.problem.vi and rule.problem.en and rule.problem.vi != rule.problem.en, rule.id
 
 
 def test_every_automated_rule_cites_a_cis_safeguard_and_a_legal_clause(bundled) -> None:

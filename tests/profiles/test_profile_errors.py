@@ -282,3 +282,19 @@ def test_chain_of_three_profiles_keeps_each_value_source(profile_dir) -> None:
     (waiver,) = eff.waivers
     assert waiver.expires == date(2027, 3, 31) and waiver.host == "KIOSK-01"
     assert ps.profile("mid").get("T-SMB-01").disabled is None  # the parent is unchanged
+
+
+def test_problem_sentence_is_bilingual_and_located(profile_dir) -> None:
+    text = profile_dir.base.replace(
+        "    severity: high\n",
+        "    severity: high\n    problem: {vi: SMBv1 đang bật., en: SMBv1 is on., fr: oui}\n",
+    )
+    path = profile_dir("base", text)
+    found = errors(profile_dir.root)
+    assert len(found) == 1
+    assert found[0] == f"{path}:17: fr: unknown key in problem (allowed: vi, en)"
+    profile_dir("base", text.replace(", fr: oui", ""))
+    ps, _ = validate_profiles(profile_dir.root)
+    assert ps is not None
+    problem = ps.rules()["T-SMB-01"].problem
+    assert problem is not None and (problem.vi, problem.en) == ("SMBv1 đang bật.", "SMBv1 is on.")

@@ -104,7 +104,10 @@ def test_remediation_comes_from_the_rule(demo) -> None:
     profiles = load_profiles(run.workspace.profiles, run.workspace.inventory)
     rule = profiles.rules()["L1-EDR-01"]
     assert b.remediation == rule.remediation
-    assert b.problem.vi.startswith("L1-EDR-01 " + rule.title.vi)
+    # The rule's plain-words problem, after its id so the team can look the rule up.
+    assert rule.problem is not None
+    assert b.problem.vi == "L1-EDR-01 " + rule.problem.vi
+    assert b.problem.en == "L1-EDR-01 " + rule.problem.en
     assert b.evidence  # the checker's stored evidence travels with the blocker
 
 

@@ -144,3 +144,44 @@ def test_figures_on_both_store_back_ends(store_url, workspace):
     assert ho.actions[0].subject == "HO-PC071" and ho.actions[0].worst == "critical"
     assert reports.department.total.machines == 315
     assert ho.lan is not None and ho.lan.simulated and ho.lan.buckets["forbidden"] == 1
+
+
+def test_action_list_says_what_is_wrong_in_plain_words(formats, demo):
+    """A failed rule reads as its `problem` sentence in every format, the rule id beside it."""
+    from itaudit.profiles import load_profiles
+
+    rule = load_profiles(demo.workspace.profiles, demo.workspace.inventory).rules()["L1-SECRET-01"]
+    assert rule.problem is not None
+    data = json.loads((formats / "ho.vi.json").read_text(encoding="utf-8"))
+    first = data["actions"][0]
+    assert first["subject"] == "HO-PC071"
+    problem = next(p for p in first["problems"] if p["rule"] == "L1-SECRET-01")
+    assert problem["what"] == {"vi": rule.problem.vi, "en": rule.problem.en}
+    assert problem["what"]["vi"] != problem["title"]["vi"]
+    sheet = load_workbook(formats / "ho.vi.xlsx")["Việc cần làm"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    rows = [dict(zip(header, row, strict=True)) for row in rows]
+    mine = next(r for r in rows if r["Mã yêu cầu"] == "L1-SECRET-01")
+    assert mine["Vấn đề"] == rule.problem.vi
+    assert mine["Nội dung"] == rule.title.vi
+    html = lxml.html.fromstring((formats / "ho.vi.html").read_text(encoding="utf-8"))
+    whats = [e.text_content() for e in html.xpath("//span[@class='what']")]
+    assert rule.problem.vi in whats
+    md = (formats / "ho.vi.md").read_text(encoding="utf-8")
+    assert f"   - {rule.problem.vi} (L1-SECRET-01)" in md
+
+
+def test_unverifiable_and_unworded_failures_fall_back_to_the_title():
+    from itaudit.profiles.model import Text
+    from itaudit.report.figures import _what
+
+    title = Text("Màn hình tự khóa", "The screen locks")
+    problem = Text("Màn hình không tự khóa.", "The screen does not lock.")
+    assert _what("fail", title, problem) == problem
+    unknown = _what("error", title, problem)  # an unknown fact is not a known failure
+    assert unknown.vi.startswith("Chưa xác định được") and "Màn hình tự khóa" in unknown.vi
+    assert unknown.en.startswith("Could not be verified") and "The screen locks" in unknown.en
+    generic = _what("fail", title, None)
+    assert generic == Text(
+        "Chưa đạt yêu cầu: Màn hình tự khóa", "Requirement not met: The screen locks"
+    )
