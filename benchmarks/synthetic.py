@@ -25,7 +25,9 @@ def templates(now: datetime | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def synthetic_reports(count: int, seed: int = 1, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+def synthetic_reports(
+    count: int, seed: int = 1, now: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """`count` distinct machines, each a demo machine with a fresh identity."""
     rng = random.Random(seed)
     base = templates(now)

@@ -45,4 +45,8 @@ class InputError(ItauditError):
 
 
 class StoreError(ItauditError):
-    """The inventory store cannot be opened or used."""
+    """The inventory store cannot be opened or used (exit 3: the environment failed)."""
+
+
+class StoreURLError(StoreError, UsageError):
+    """The store URL itself is wrong: a usage error (exit 2), still a StoreError to callers."""

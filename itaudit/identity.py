@@ -87,11 +87,33 @@ def normalise_mac(value: str | None) -> str | None:
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
+# Names an OS gives every fresh install: shared by unrelated machines.
+_PLACEHOLDER_HOSTNAMES = {
+    "localhost",
+    "ubuntu",
+    "debian",
+    "raspberrypi",
+    "kali",
+    "fedora",
+    "centos",
+    "unknown",
+    "none",
+}
+
+
+def hostname_key(value: str) -> str:
+    """The short host name in lower case, for lookups (default names included)."""
+    return value.strip().split(".")[0].lower()
+
+
 def normalise_hostname(value: str | None) -> str | None:
+    """The short host name in lower case, or None for a default name such as `localhost`."""
     if value is None:
         return None
-    text = value.strip().split(".")[0].lower()
-    return text or None
+    text = hostname_key(value)
+    if not text or text in _PLACEHOLDER_HOSTNAMES:
+        return None
+    return text
 
 
 @dataclass(frozen=True)
@@ -136,16 +158,18 @@ MATCH_METHODS = ("hardware_uuid", "serial", "mac", "hostname")
 def match_method(a: Identity, b: Identity) -> str | None:
     """How `a` and `b` are the same machine, trying the strongest identifier first.
 
-    Two different trustworthy UUIDs, or two different trustworthy serials, mean
-    two machines whatever the names say: a weaker identifier never overrides a
-    stronger one that disagrees.
+    Two different trustworthy UUIDs, two different trustworthy serials, or two
+    sets of MAC addresses with none in common mean two machines whatever the
+    names say: a weaker identifier never overrides a stronger one that
+    disagrees. (Units name machines after the job, KETOAN or VANTHU, and cheap
+    boards carry placeholder serials: a shared name alone must not merge them.)
     """
     if a.hardware_uuid and b.hardware_uuid:
         return "hardware_uuid" if a.hardware_uuid == b.hardware_uuid else None
     if a.serial and b.serial:
         return "serial" if a.serial == b.serial else None
-    if a.macs & b.macs:
-        return "mac"
+    if a.macs and b.macs:
+        return "mac" if a.macs & b.macs else None
     if a.hostname and a.hostname == b.hostname:
         return "hostname"
     return None

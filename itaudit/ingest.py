@@ -12,17 +12,26 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import stat
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from itaudit.identity import MATCH_METHODS, Identity, match_method
+from itaudit.identity import (
+    MATCH_METHODS,
+    Identity,
+    hostname_key,
+    match_method,
+    normalise_hostname,
+)
 from itaudit.org.matching import RegisterIndex
 from itaudit.schema import validate_report
 from itaudit.signing import SignatureError, content_hash, key_fingerprint, verify_report
@@ -34,6 +43,7 @@ DEFAULT_FUTURE_SKEW = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1)
 BATCH = 200
 _MAX_SOURCE = 512
+MISSING = "no such file or folder"
 
 
 class Rejected(Exception):
@@ -53,6 +63,8 @@ class FileOutcome:
 @dataclass
 class IngestSummary:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    # Paths given by the caller that do not exist or cannot be read: a usage error.
+    bad_paths: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -83,58 +95,154 @@ class Source:
     size: int | None = None
 
 
+def _same(stream: BinaryIO) -> BinaryIO:
+    return stream
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
 def collect_sources(
     paths: Iterable[str], stdin: BinaryIO | None = None
 ) -> tuple[list[Source], list[FileOutcome]]:
-    """Expand files, folders (recursively: *.json, *.json.gz) and `-` (stdin)."""
+    """Expand files, folders (recursively: *.json, *.json.gz) and `-` (stdin).
+
+    Nothing is skipped in silence: a path that does not exist, an unreadable
+    folder, a broken link or a pipe inside a folder comes back as a rejected
+    outcome with its reason.
+    """
+    sources, bad_paths, inside = _collect(paths, stdin)
+    return sources, bad_paths + inside
+
+
+def _collect(
+    paths: Iterable[str], stdin: BinaryIO | None
+) -> tuple[list[Source], list[FileOutcome], list[FileOutcome]]:
+    """(sources, command-line paths that cannot be used, problems found inside folders)."""
     sources: list[Source] = []
-    problems: list[FileOutcome] = []
+    bad_paths: list[FileOutcome] = []
+    inside: list[FileOutcome] = []
     for raw in paths:
         if raw == "-":
             stream = stdin or sys.stdin.buffer
-            sources.append(Source("<stdin>", lambda s=stream: s))
+            sources.append(Source("<stdin>", partial(_same, stream)))
             continue
         path = Path(raw)
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
-            )
-            sources.extend(file_source(p) for p in found)
-        elif path.is_file():
-            sources.append(file_source(path))
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            reason = "broken symbolic link" if path.is_symlink() else MISSING
+            bad_paths.append(FileOutcome(raw, "rejected", reason))
+            continue
+        except OSError as exc:
+            bad_paths.append(FileOutcome(raw, "rejected", f"cannot read: {exc.strerror or exc}"))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            found, problems = _walk_folder(path)
+            sources.extend(found)
+            inside.extend(problems)
         else:
-            problems.append(FileOutcome(str(path), "rejected", "no such file or folder"))
+            # Named on the command line, a pipe is fine: `ingest <(zcat reports.gz)`.
+            size = info.st_size if stat.S_ISREG(info.st_mode) else None
+            sources.append(file_source(path, size))
+    return sources, bad_paths, inside
+
+
+def is_report_name(name: str) -> bool:
+    return name.endswith((".json", ".json.gz"))
+
+
+def _walk_folder(folder: Path) -> tuple[list[Source], list[FileOutcome]]:
+    sources: list[Source] = []
+    problems: list[FileOutcome] = []
+    visited: set[tuple[int, int]] = set()
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(
+            FileOutcome(
+                str(exc.filename or folder),
+                "rejected",
+                f"cannot read folder: {exc.strerror or exc}; its reports were not ingested",
+            )
+        )
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable, followlinks=True):
+        try:
+            info = os.stat(root)
+        except OSError as exc:
+            unreadable(exc)
+            dirs.clear()
+            continue
+        if (info.st_dev, info.st_ino) in visited:  # a link back up the tree
+            dirs.clear()
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        for name in sorted(files):
+            if not is_report_name(name):
+                continue
+            path = Path(root) / name
+            try:
+                entry = path.stat()
+            except FileNotFoundError:
+                problems.append(FileOutcome(str(path), "rejected", "broken symbolic link"))
+                continue
+            except OSError as exc:
+                problems.append(
+                    FileOutcome(str(path), "rejected", f"cannot read: {exc.strerror or exc}")
+                )
+                continue
+            if not stat.S_ISREG(entry.st_mode):
+                # Opening a pipe or a device would block or read without end.
+                problems.append(
+                    FileOutcome(
+                        str(path), "rejected", "not a regular file (pipe, socket or device)"
+                    )
+                )
+                continue
+            sources.append(file_source(path, entry.st_size))
+    sources.sort(key=lambda s: s.name)
     return sources, problems
 
 
-def file_source(path: Path) -> Source:
-    return Source(str(path), lambda p=path: open(p, "rb"), path.stat().st_size)
+def file_source(path: Path, size: int | None = None) -> Source:
+    if size is None:
+        try:
+            info = path.stat()
+        except OSError:
+            info = None  # opening it will fail and say why
+        size = info.st_size if info is not None and stat.S_ISREG(info.st_mode) else None
+    return Source(str(path), partial(_open_binary, path), size)
 
 
 def read_bounded(source: Source, max_bytes: int) -> bytes:
-    """The file's bytes (decompressed if gzip), refusing more than max_bytes."""
-    if source.size is not None and source.size > max_bytes and not source.name.endswith(".gz"):
+    """The file's bytes (decompressed if gzip), refusing more than max_bytes.
+
+    Never reads more than max_bytes + 1 bytes from the source, nor decompresses
+    more than that: a huge file or a small gzip bomb costs no memory.
+    """
+    if source.size is not None and source.size > max_bytes:
         raise Rejected(
             f"file is {source.size:,} bytes; the limit is {max_bytes:,} (raise it with --max-size)"
         )
     with source.open() as fh:
-        head = fh.read(2)
-        rest = fh.read(max_bytes + 1 - len(head))
-        data = head + rest
-        if head == b"\x1f\x8b":
-            try:
-                # Bound the decompressed size too: a small gzip can expand without end.
-                data = gzip.GzipFile(fileobj=io.BytesIO(head + rest + fh.read())).read(
-                    max_bytes + 1
-                )
-            except (OSError, EOFError) as exc:
-                raise Rejected(f"corrupt gzip data ({exc})") from exc
+        data = fh.read(max_bytes + 1)
+    if data[:2] == b"\x1f\x8b":
         if len(data) > max_bytes:
             raise Rejected(
-                f"report is larger than the limit of {max_bytes:,} bytes (raise it with --max-size)"
+                f"compressed report is larger than the limit of {max_bytes:,} bytes "
+                "(raise it with --max-size)"
             )
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                data = unzipped.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise Rejected(f"corrupt gzip data ({exc})") from exc
+    if len(data) > max_bytes:
+        raise Rejected(
+            f"report is larger than the limit of {max_bytes:,} bytes (raise it with --max-size)"
+        )
     return data
 
 
@@ -151,12 +259,23 @@ def decode_report(data: bytes) -> tuple[dict[str, Any], str]:
     """Bytes to (JSON object, its text), with a precise reason for anything else."""
     if not data.strip():
         raise Rejected("empty file")
-    if b"\x00" in data[:4096]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Windows PowerShell 5.1 writes UTF-16 by default (`> report.json`, Out-File).
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise Rejected(
+                f"binary file, not a JSON report (or damaged UTF-16 text at offset {exc.start})"
+            ) from exc
+        if "\x00" in text[:4096]:
+            raise Rejected("binary file, not a JSON report")
+    elif b"\x00" in data[:4096]:
         raise Rejected("binary file, not a JSON report")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Rejected(f"not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise Rejected(f"not UTF-8 text (invalid byte at offset {exc.start})") from exc
     try:
         document = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -324,10 +443,12 @@ class Ingestor:
         host = _find_host(conn, ident)
         if host is None:
             # A new machine: one insert with its identity, key and placement.
-            host_id = conn.execute(
+            inserted = conn.execute(
                 _INSERT_HOST,
                 {**self._placement(p, ident), "first_seen": received, **_key_fields(p, received)},
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert inserted is not None  # an INSERT always has one
+            host_id = inserted[0]
             if p.signer is not None:
                 _record_pin(conn, host_id, p, received)
             report_id = self._insert_report(conn, host_id, p, received)
@@ -359,7 +480,7 @@ class Ingestor:
     @staticmethod
     def _insert_report(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> int:
         agent = p.document["agent"]
-        return conn.execute(
+        inserted = conn.execute(
             _INSERT_REPORT,
             {
                 "host_id": host_id,
@@ -375,12 +496,16 @@ class Ingestor:
                 "size_bytes": p.size,
                 "document": p.text,
             },
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None  # an INSERT always has one
+        return int(inserted[0])
 
     def _placement(self, p: _Prepared, ident: Identity) -> dict[str, Any]:
         """The host columns that follow its current report: names, unit, asset match."""
         doc = p.document
         match = self.register.match(ident)
+        unit: str | None
+        unit_source: str | None
         if match is not None:
             unit, unit_source = match.asset.unit, "register"
         elif self.register.has_unit(doc.get("unit")):
@@ -391,11 +516,12 @@ class Ingestor:
                 for i in doc["network"].get("interfaces", [])
                 for a in i.get("addresses", [])
             ]
-            unit = self.register.unit_for(addresses)
-            unit_source = "subnet" if unit else None
+            found = self.register.unit_for(addresses)
+            unit, unit_source = (found, "subnet") if found else (None, None)
         return {
             "hostname": doc["identity"]["hostname"],
-            "hostname_key": ident.hostname or "",
+            # The lookup key keeps even a default name: `hosts show localhost` works.
+            "hostname_key": hostname_key(doc["identity"]["hostname"]),
             "hardware_uuid": ident.hardware_uuid,
             "serial": ident.serial,
             "platform": doc["platform"],
@@ -464,7 +590,9 @@ def _find_host(conn: sa.Connection, ident: Identity) -> Any:
     for row in rows:
         m = row._mapping
         macs = frozenset(conn.execute(_MACS_OF, {"hid": m["id"]}).scalars())
-        stored = Identity(m["hostname_key"] or None, m["hardware_uuid"], m["serial"], macs)
+        stored = Identity(
+            normalise_hostname(m["hostname_key"]), m["hardware_uuid"], m["serial"], macs
+        )
         method = match_method(ident, stored)
         if method is not None and MATCH_METHODS.index(method) < best_rank:
             best, best_rank = m, MATCH_METHODS.index(method)
@@ -522,12 +650,13 @@ def ingest_paths(
     stdin: BinaryIO | None = None,
 ) -> IngestSummary:
     """Ingest files, folders and `-`; the library entry point of `itaudit ingest`."""
-    sources, missing = collect_sources(paths, stdin)
-    for outcome in missing:
+    sources, bad_paths, inside = _collect(paths, stdin)
+    for outcome in bad_paths + inside:
         if on_outcome:
             on_outcome(outcome)
     summary = Ingestor(store, register, max_bytes=max_bytes).run(sources, on_outcome)
-    summary.outcomes[:0] = missing
+    summary.outcomes[:0] = bad_paths + inside
+    summary.bad_paths = [o.source for o in bad_paths]
     return summary
 
 
@@ -539,6 +668,6 @@ def ingest_documents(
     def sources() -> Iterator[Source]:
         for name, doc in documents:
             data = json.dumps(doc, ensure_ascii=False).encode()
-            yield Source(name, lambda d=data: io.BytesIO(d), len(data))
+            yield Source(name, partial(io.BytesIO, data), len(data))
 
     return Ingestor(store, register).run(sources())

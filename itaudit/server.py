@@ -17,10 +17,12 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from itaudit import __version__
+from itaudit.errors import ItauditError, UsageError
 from itaudit.ingest import Ingestor, Source
 from itaudit.org.matching import RegisterIndex
 from itaudit.store import Store
@@ -40,6 +43,10 @@ REPORTS_PATH = "/api/v1/reports"
 HEALTH_PATH = "/healthz"
 SOCKET_TIMEOUT = 30.0
 DRAIN_LIMIT = 8 * 1024 * 1024  # read and drop at most this much of a refused body
+# One thread per connection: beyond this many at once, a new connection is
+# closed at once, so a flood of idle clients cannot exhaust threads or memory.
+MAX_CONNECTIONS = 64
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 log = logging.getLogger("itaudit.server")
 
@@ -136,7 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.client_address[0], (format % args)[:300])
+        # The request line is the client's text: no escape codes into the officer's log.
+        line = _UNPRINTABLE.sub("?", format % args)[:300]
+        log.info("%s %s", self.client_address[0], line)
 
     def do_GET(self) -> None:
         if self.path == HEALTH_PATH:
@@ -175,7 +184,26 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         body = self.rfile.read(length)
-        outcome = self.server.ingest(body, f"push:{self.client_address[0]}")
+        if len(body) < length:
+            self.close_connection = True
+            self._reply(
+                HTTPStatus.BAD_REQUEST,
+                {"status": "error", "reason": f"body ended after {len(body)} of {length} bytes"},
+            )
+            return
+        try:
+            outcome = self.server.ingest(body, f"push:{self.client_address[0]}")
+        except ItauditError as exc:
+            # The store failed, not the report: the agent should try again later.
+            log.error("%s store failed: %s", self.client_address[0], exc)
+            self._reply(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {
+                    "status": "error",
+                    "reason": "the collector cannot store reports now; retry later",
+                },
+            )
+            return
         status = {"accepted": HTTPStatus.CREATED, "duplicate": HTTPStatus.OK}.get(
             outcome.status, HTTPStatus.UNPROCESSABLE_ENTITY
         )
@@ -199,15 +227,41 @@ class CollectorServer(ThreadingHTTPServer):
         self.config = config
         self.ingestor = Ingestor(store, register, max_bytes=config.max_bytes)
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
-        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
-        self.address_family = family
-        super().__init__((config.host, config.port), _Handler)
         self._tls: ssl.SSLContext | None = None
         if config.cert is not None and config.key is not None:
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self._tls.minimum_version = ssl.TLSVersion.TLSv1_2
-            self._tls.load_cert_chain(config.cert, config.key)
+            try:
+                self._tls.load_cert_chain(config.cert, config.key)
+            except (ssl.SSLError, OSError) as exc:
+                raise UsageError(
+                    f"{config.cert}, {config.key}: cannot load the certificate and its key "
+                    f"({getattr(exc, 'reason', None) or exc.strerror or exc})"
+                ) from exc
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self.address_family = family
+        super().__init__((config.host, config.port), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning(
+                "%s refused: %d connections already open", client_address[0], MAX_CONNECTIONS
+            )
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's own thread: done in
@@ -229,6 +283,8 @@ class CollectorServer(ThreadingHTTPServer):
     def url(self) -> str:
         scheme = "https" if self.config.cert else "http"
         host, port = self.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"{scheme}://{host}:{port}"
 
     def authorised(self, header: str) -> bool:
@@ -239,7 +295,7 @@ class CollectorServer(ThreadingHTTPServer):
 
     def ingest(self, body: bytes, source: str) -> Any:
         with self._lock:
-            summary = self.ingestor.run([Source(source, lambda b=body: io.BytesIO(b), len(body))])
+            summary = self.ingestor.run([Source(source, partial(io.BytesIO, body), len(body))])
         outcome = summary.outcomes[0]
         self.counts[outcome.status] += 1
         log.info(

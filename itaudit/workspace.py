@@ -11,6 +11,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from itaudit.errors import ItauditError
+
 STORE_ENV = "ITAUDIT_STORE"
 SAMPLE_DIRS = ("inventory", "profiles")
 # Files of a workspace that are state, not sample data: never copied by init.
@@ -59,7 +61,21 @@ class Workspace:
 
 
 def init_workspace(root: Path) -> list[Path]:
-    """Copy the bundled sample into `root`, never overwriting; return what was created."""
+    """Copy the bundled sample into `root`, never overwriting; return what was created.
+
+    A folder that cannot be written raises ItauditError naming it (what was
+    created before stays: running init again completes it).
+    """
+    try:
+        return _copy_sample(root)
+    except OSError as exc:
+        where = exc.filename or root
+        raise ItauditError(
+            f"cannot create the workspace in {root}: {where}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _copy_sample(root: Path) -> list[Path]:
     src_root = sample_root()
     created: list[Path] = []
     root.mkdir(parents=True, exist_ok=True)

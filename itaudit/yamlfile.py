@@ -76,11 +76,30 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
+
+class _TextDatesLoader(_LineLoader):
+    """Keeps an impossible date (2027-02-30) as its text, for the caller to report
+    at its field and line along with every other problem of the file."""
+
+
+def _construct_timestamp_or_text(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return node.value
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp_or_text)
+
 MAX_YAML_BYTES = 8 * 1024 * 1024
 
 
-def load_yaml(path: Path) -> Any:
-    """Load one YAML file with line information; a syntax error becomes InputError."""
+def load_yaml(path: Path, *, bad_dates_as_text: bool = False) -> Any:
+    """Load one YAML file with line information; a syntax error becomes InputError.
+
+    An impossible date is a YAML error too, unless `bad_dates_as_text`: then it
+    stays a string, for a loader that checks its dates field by field.
+    """
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -91,12 +110,15 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(Problem(str(path), f"not UTF-8 text ({exc.reason})")) from exc
-    return loads_yaml(text, str(path))
+    except OSError as exc:
+        raise InputError(Problem(str(path), f"cannot read: {exc.strerror or exc}")) from exc
+    return loads_yaml(text, str(path), bad_dates_as_text=bad_dates_as_text)
 
 
-def loads_yaml(text: str, source: str) -> Any:
+def loads_yaml(text: str, source: str, *, bad_dates_as_text: bool = False) -> Any:
+    loader = _TextDatesLoader if bad_dates_as_text else _LineLoader
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -167,5 +168,26 @@ def make_report(demo_reports):
                 doc["identity"][key] = overrides.pop(key)
         doc.update(overrides)
         return doc
+
+    return make
+
+
+@pytest.fixture
+def unreadable():
+    """unreadable(path) -> command prefix under which the CLI cannot read `path`.
+
+    As root, file permissions do not bind: the CLI then runs in a user namespace
+    (`unshare -r`) where `path` belongs to an unmapped user, so they do.
+    """
+
+    def make(path: Path) -> list[str]:
+        if os.geteuid() != 0:
+            path.chmod(0)
+            return []
+        if shutil.which("unshare") is None:
+            pytest.skip("root without unshare: file permissions cannot be tested")
+        os.chown(path, 54321, 54321)
+        path.chmod(0)
+        return ["unshare", "-r"]
 
     return make

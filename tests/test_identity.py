@@ -76,3 +76,20 @@ def test_strongest_identifier_wins_and_a_disagreeing_one_vetoes():
 def test_matching_is_symmetric(s1, s2):
     a, b = Identity.of("H", None, s1, []), Identity.of("H", None, s2, [])
     assert match_method(a, b) == match_method(b, a)
+
+
+def test_default_host_names_never_identify_a_machine():
+    for name in ("localhost", "localhost.localdomain", "ubuntu", "RaspberryPi"):
+        assert Identity.of(name).hostname is None, name
+    assert match_method(Identity.of("ubuntu"), Identity.of("ubuntu")) is None
+    assert Identity.of("KT-PC01.sldtbxh.local").hostname == "kt-pc01"
+
+
+def test_disjoint_macs_veto_a_shared_name():
+    """Units name machines after the job (KETOAN): the name alone must not merge two."""
+    a = Identity.of("KETOAN", serial="To be filled by O.E.M.", macs=["00:1b:21:00:00:01"])
+    b = Identity.of("KETOAN", serial="Default string", macs=["00:1b:21:00:00:02"])
+    assert match_method(a, b) is None
+    dock = Identity.of("KETOAN", macs=["00:1b:21:00:00:01", "00:1b:21:00:00:09"])
+    assert match_method(a, dock) == "mac"
+    assert match_method(a, Identity.of("KETOAN")) == "hostname"  # no MAC known on one side

@@ -62,9 +62,16 @@ def cli(ctx: click.Context) -> None:
     \b
     Typical flow:
       itaudit init                 create a workspace from the bundled sample
-      itaudit ingest reports/      store agent reports
+      itaudit ingest reports/      store agent reports (or: itaudit serve)
       itaudit hosts                list machines and their latest report
+      itaudit scan --unit ho       scan a unit's LAN and reconcile it
+      itaudit check                check every machine against its profile
+      itaudit report --all         compliance reports for unit heads
+      itaudit readiness --notice   GO / NO-GO before the next holiday
       itaudit demo                 run everything on the sample department
+
+    Exit codes: 0 ok, 1 something found (rejected report, failed rule,
+    NO-GO), 2 usage or input error, 3 environment error.
 
     The workspace (default: the current folder) holds inventory/, profiles/ and
     reports/. The store defaults to inventory/itaudit.db (SQLite); give

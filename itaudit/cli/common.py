@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +75,12 @@ class Env:
         if self._store is None:
             from itaudit.store import open_store
 
-            self.workspace.inventory.mkdir(parents=True, exist_ok=True)
+            try:
+                self.workspace.inventory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create {self.workspace.inventory}: {exc.strerror or exc}"
+                ) from exc
             self._store = open_store(self.store_url)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
@@ -178,7 +184,7 @@ def emit_rows(
     if fmt == Format.JSON:
         click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
         return
-    rows = [{k: _cell(v) for k, v in row.items()} for row in rows]
+    rows = [{k: _cell(v, fmt) for k, v in row.items()} for row in rows]
     if fmt == Format.CSV:
         import csv
 
@@ -197,10 +203,19 @@ def emit_rows(
         )
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, fmt: str = Format.TABLE) -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, str):
+        # Text may come from an agent or the network: no terminal escape codes,
+        # and no cell Excel would run as a formula.
+        value = _CONTROL.sub("\ufffd", value)
+        if fmt == Format.CSV and value.startswith(("=", "+", "-", "@")):
+            value = "'" + value
     return value
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def echo_problems(problems: Iterable[Any], err: bool = True) -> None:

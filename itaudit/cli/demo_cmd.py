@@ -7,6 +7,7 @@ import time
 import click
 
 from itaudit.cli.common import Env, pass_env, workspace_options
+from itaudit.errors import ItauditError
 
 
 @click.command()
@@ -28,7 +29,12 @@ def demo(env: Env) -> None:
     init_workspace(env.workspace.root)
     click.secho(f"itaudit demo in {env.workspace.root.resolve()}", bold=True)
     click.echo(f"Store: {env.store_label}")
-    run = run_demo(env.workspace, env.store(), click.echo)
+    try:
+        run = run_demo(env.workspace, env.store(), click.echo)
+    except OSError as exc:  # a full disk, a folder made read-only meanwhile
+        raise ItauditError(
+            f"demo: cannot write {exc.filename or ''}: {exc.strerror or exc}"
+        ) from exc
     click.echo("")
     if run.outputs:
         click.secho("Results:", bold=True)

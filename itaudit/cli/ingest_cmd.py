@@ -6,7 +6,15 @@ import sys
 
 import click
 
-from itaudit.cli.common import EXIT_FINDINGS, CommandFailed, Env, pass_env, workspace_options
+from itaudit.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    CommandFailed,
+    Env,
+    pass_env,
+    workspace_options,
+)
+from itaudit.errors import InputError
 from itaudit.ingest import DEFAULT_MAX_BYTES, FileOutcome, ingest_paths
 from itaudit.org.matching import RegisterIndex
 
@@ -15,11 +23,13 @@ def _size(text: str) -> int:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
     text = text.strip().lower().rstrip("b")
     try:
-        if text and text[-1] in units:
-            return int(float(text[:-1]) * units[text[-1]])
-        return int(text)
-    except ValueError as exc:
+        scale = units.get(text[-1:], 1)
+        size = int(float(text[:-1]) * scale) if scale > 1 else int(text)
+    except (ValueError, OverflowError) as exc:
         raise click.BadParameter(f"{text!r} is not a size (e.g. 5M, 512k)") from exc
+    if size <= 0:
+        raise click.BadParameter(f"{text!r}: the size must be above zero (e.g. 5M, 512k)")
+    return size
 
 
 @click.command()
@@ -43,17 +53,20 @@ def ingest(env: Env, paths: tuple[str, ...], max_size: str, quiet: bool) -> None
 
     \b
     Exit status: 0 all accepted (or already stored), 1 some rejected,
-    2 usage error, 3 the store failed.
+    2 usage error (bad option, a PATH that does not exist or cannot be
+    read: the other PATHs are still ingested), 3 the store failed.
     """
     max_bytes = _size(max_size)
     store = env.store()
     org = None
     try:
         org = env.org()
-    except Exception as exc:
+    except InputError as exc:
         click.echo(
             f"warning: the asset register is unusable, hosts will not be matched ({exc})", err=True
         )
+    if "-" in paths and sys.stdin.isatty():
+        click.echo("Reading one report from standard input (end with Ctrl-D)...", err=True)
     tty = sys.stderr.isatty()
     seen = 0
 
@@ -83,5 +96,12 @@ def ingest(env: Env, paths: tuple[str, ...], max_size: str, quiet: bool) -> None
         f"{len(summary.outcomes)} file(s): {summary.accepted} accepted, "
         f"{summary.duplicates} duplicate, {summary.rejected} rejected"
     )
+    if summary.bad_paths:
+        raise CommandFailed(
+            f"cannot use {', '.join(summary.bad_paths[:3])}"
+            + (f" and {len(summary.bad_paths) - 3} more" if len(summary.bad_paths) > 3 else "")
+            + ": check the path (the others were ingested)",
+            EXIT_USAGE,
+        )
     if not summary.ok:
         raise CommandFailed(f"{summary.rejected} file(s) rejected", EXIT_FINDINGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -90,7 +91,7 @@ def validate(env: Env, strict: bool) -> None:
     Exit status: 0 no errors, 1 errors found, 2 no organization.yaml.
     """
     inventory = env.workspace.inventory
-    if not (inventory / ORG_FILE).is_file():
+    if _missing(inventory / ORG_FILE):
         raise CommandFailed(
             f"{inventory / ORG_FILE}: not found; run `itaudit init` to create a workspace "
             "or give --workspace",
@@ -113,6 +114,17 @@ def validate(env: Env, strict: bool) -> None:
         raise CommandFailed(
             f"{reason}: fix the lines above and run `itaudit org validate` again", EXIT_FINDINGS
         )
+
+
+def _missing(path: Path) -> bool:
+    """Not there at all; a path that cannot be looked at is validated, which says why."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def _show_row(counts: UnitCounts, lang: str) -> dict[str, Any]:

@@ -52,6 +52,10 @@ def validate(files: tuple[Path, ...]) -> None:
             click.echo(f"{path}: {exc}", err=True)
             bad += 1
             continue
+        except OSError as exc:
+            click.echo(f"{path}: cannot read: {exc.strerror or exc}", err=True)
+            bad += 1
+            continue
         problems = validate_report(doc)
         for problem in problems:
             click.echo(f"{path}: {problem}", err=True)

@@ -74,6 +74,11 @@ def serve(
     same checks as `itaudit ingest`. With no --cert, a self-signed certificate
     is created in inventory/tls/ on first run: give its file (or fingerprint)
     to the agents so they can verify this collector. Stop with Ctrl-C.
+
+    \b
+    Replies: 201 accepted, 200 duplicate, 422 rejected (with the reason),
+    401 wrong token, 411 no Content-Length, 413 too large, 503 the store
+    failed (send again later).
     """
     from itaudit.org.matching import RegisterIndex
     from itaudit.server import (
@@ -92,14 +97,23 @@ def serve(
         raise UsageError("--http and --cert exclude each other")
     token = None
     if token_file is not None:
-        token = token_file.read_text(encoding="utf-8").strip()
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UsageError(f"{token_file}: cannot read the token ({reason})") from exc
         if len(token) < 16:
             raise UsageError(f"{token_file}: the token must be at least 16 characters")
     if not plain_http and cert is None:
-        cert, key = ensure_self_signed(
-            env.workspace.inventory / "tls",
-            list(names) or [socket.gethostname(), "localhost", "127.0.0.1"],
-        )
+        tls = env.workspace.inventory / "tls"
+        try:
+            cert, key = ensure_self_signed(
+                tls, list(names) or [socket.gethostname(), "localhost", "127.0.0.1"]
+            )
+        except OSError as exc:
+            raise ItauditError(
+                f"cannot create the collector's certificate in {tls}: {exc.strerror or exc}"
+            ) from exc
     try:
         org = env.org()
     except InputError as exc:

@@ -145,18 +145,40 @@ class _Reader:
         return Contact(name, self.text(sub, "title", False), phone, self.text(sub, "email", False))
 
 
-def _load_units(path: Path, problems: list[Problem]) -> tuple[LineDict | None, list[Unit]]:
+def _unknown_fields(r: _Reader, node: Any, known: set[str]) -> None:
+    """A misspelt field would otherwise be ignored without a word."""
+    if not isinstance(node, LineDict):
+        return
+    for key in node:
+        if key not in known:
+            r.problem(node, key, f"unknown field (known: {', '.join(sorted(known))})")
+
+
+_ORG_FILE_KEYS = {"organization", "units"}
+_ORG_KEYS = {"id", "name_vi", "name_en", "framework", "sample", "days_off", "notes"}
+_TEAM_FILE_KEYS = {"team", "members"}
+_TEAM_KEYS = {"name_vi", "name_en", "decision", "last_drill", "notes"}
+_MEMBER_KEYS = {"id", "name", "role", "unit", "title", "phone", "email", "deputy", "notes"}
+
+
+def _load_units(
+    path: Path, problems: list[Problem]
+) -> tuple[LineDict | None, list[Unit], set[str]]:
+    """(the `organization` mapping, the valid units, ids of unit entries that have errors)."""
     r = _Reader(str(path), problems)
-    doc = load_yaml(path)
+    doc = load_yaml(path, bad_dates_as_text=True)
     if not isinstance(doc, LineDict):
         problems.append(Problem(str(path), "must be a mapping with `organization` and `units`", 1))
-        return None, []
+        return None, [], set()
+    _unknown_fields(r, doc, _ORG_FILE_KEYS)
     org = r.mapping(doc, "organization")
+    _unknown_fields(r, org, _ORG_KEYS)
     units_node = doc.get("units")
     if not isinstance(units_node, LineList) or not units_node:
         r.problem(doc, "units", "must be a non-empty list of units")
-        return org, []
+        return org, [], set()
     units: list[Unit] = []
+    broken: set[str] = set()
     seen: dict[str, int] = {}
     for i, node in enumerate(units_node):
         if not isinstance(node, LineDict):
@@ -168,13 +190,16 @@ def _load_units(path: Path, problems: list[Problem]) -> tuple[LineDict | None, l
             continue
         unit = _load_unit(r, node, i)
         if unit is None:
+            # Its own errors are reported; rows that name it are not errors too.
+            if isinstance(node.get("id"), str):
+                broken.add(node["id"].strip())
             continue
         if unit.id in seen:
             r.problem(node, "id", f"unit id {unit.id!r} is already used at line {seen[unit.id]}")
             continue
         seen[unit.id] = node.line_of("id")
         units.append(unit)
-    return org, units
+    return org, units, broken - set(seen)
 
 
 def _load_unit(r: _Reader, node: LineDict, index: int) -> Unit | None:
@@ -300,10 +325,21 @@ _REQUIRED_COLUMNS = ("asset_tag", "type", "unit")
 
 
 def _read_csv_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_CSV_BYTES:
-        raise InputError(Problem(str(path), f"file is {size} bytes; the limit is {MAX_CSV_BYTES}"))
-    raw = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise InputError(
+                Problem(str(path), f"file is {size} bytes; the limit is {MAX_CSV_BYTES}")
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(str(path), f"cannot read: {exc.strerror or exc}")) from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode Text" is UTF-16 with tabs: readable, so read it.
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise InputError(Problem(str(path), f"invalid UTF-16 text ({exc.reason})")) from exc
     try:
         return raw.decode("utf-8-sig")  # Excel writes a BOM; accept both
     except UnicodeDecodeError as exc:
@@ -328,8 +364,17 @@ def _boolean(value: str, src: str, row: int, column: str, problems: list[Problem
     return False
 
 
-def load_assets(path: Path, units: dict[str, Unit], problems: list[Problem]) -> list[Asset]:
-    """Read `assets.csv`; problems name the CSV line (the header is line 1)."""
+def load_assets(
+    path: Path,
+    units: dict[str, Unit],
+    problems: list[Problem],
+    broken_units: set[str] | frozenset[str] = frozenset(),
+) -> list[Asset]:
+    """Read `assets.csv`; problems name the CSV line (the header is line 1).
+
+    A row of a unit in `broken_units` (declared, but with errors of its own) is
+    checked, but its unit is not reported again on every row.
+    """
     src = str(path)
     text = _read_csv_text(path)
     first = text.split("\n", 1)[0]
@@ -349,14 +394,19 @@ def load_assets(path: Path, units: dict[str, Unit], problems: list[Problem]) -> 
     seen_hosts: dict[str, int] = {}
     seen_macs: dict[str, int] = {}
     seen_serials: dict[str, int] = {}
+    seen_uuids: dict[str, int] = {}
     for raw in reader:
-        row = reader.line_num
+        # The line the record starts on: a cell typed with Alt+Enter in Excel
+        # spans several lines, and reader.line_num is the last of them.
+        row = reader.line_num - sum(
+            v.count("\n") for v in (*raw.values(), *(raw.get(None) or ())) if isinstance(v, str)
+        )
         if None in raw:
             problems.append(Problem(src, "more cells than columns", row))
         cells = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(cells.values()):
             continue
-        asset = _asset_from_row(cells, row, src, units, problems)
+        asset = _asset_from_row(cells, row, src, units, problems, broken_units)
         if asset is None:
             continue
         for value, seen, what in (
@@ -364,6 +414,7 @@ def load_assets(path: Path, units: dict[str, Unit], problems: list[Problem]) -> 
             (asset.hostname.lower() if asset.hostname else None, seen_hosts, "hostname"),
             (asset.mac, seen_macs, "mac"),
             (normalise_serial(asset.serial), seen_serials, "serial"),
+            (normalise_uuid(asset.hardware_uuid), seen_uuids, "hardware_uuid"),
         ):
             if value is None:
                 continue
@@ -378,7 +429,12 @@ def load_assets(path: Path, units: dict[str, Unit], problems: list[Problem]) -> 
 
 
 def _asset_from_row(
-    cells: dict[str, str], row: int, src: str, units: dict[str, Unit], problems: list[Problem]
+    cells: dict[str, str],
+    row: int,
+    src: str,
+    units: dict[str, Unit],
+    problems: list[Problem],
+    broken_units: set[str] | frozenset[str] = frozenset(),
 ) -> Asset | None:
     def bad(column: str, message: str, severity: str = "error") -> None:
         problems.append(Problem(src, message, row, column, severity))
@@ -397,7 +453,11 @@ def _asset_from_row(
         ok = False
     unit = units.get(unit_id)
     if unit is None:
-        bad("unit", f"{unit_id!r} is not a unit of organization.yaml" if unit_id else "is required")
+        if unit_id not in broken_units:
+            bad(
+                "unit",
+                f"{unit_id!r} is not a unit of organization.yaml" if unit_id else "is required",
+            )
         ok = False
     hostname = cells.get("hostname") or None
     if hostname and not _HOST_RE.match(hostname):
@@ -490,13 +550,20 @@ def _asset_from_row(
     )
 
 
-def _load_team(path: Path, units: dict[str, Unit], problems: list[Problem]) -> IncidentTeam | None:
+def _load_team(
+    path: Path,
+    units: dict[str, Unit],
+    problems: list[Problem],
+    broken_units: set[str] | frozenset[str] = frozenset(),
+) -> IncidentTeam | None:
     r = _Reader(str(path), problems)
-    doc = load_yaml(path)
+    doc = load_yaml(path, bad_dates_as_text=True)
     if not isinstance(doc, LineDict):
         problems.append(Problem(str(path), "must be a mapping with `team` and `members`", 1))
         return None
+    _unknown_fields(r, doc, _TEAM_FILE_KEYS)
     team = r.mapping(doc, "team")
+    _unknown_fields(r, team, _TEAM_KEYS)
     members_node = doc.get("members")
     if not isinstance(members_node, LineList) or not members_node:
         r.problem(doc, "members", "must be a non-empty list")
@@ -508,12 +575,13 @@ def _load_team(path: Path, units: dict[str, Unit], problems: list[Problem]) -> I
                 Problem(str(path), "each member must be a mapping", members_node.line_of(i))
             )
             continue
+        _unknown_fields(r, node, _MEMBER_KEYS)
         mid, name = r.text(node, "id", max_len=64), r.text(node, "name")
         role = r.text(node, "role") or "member"
         if role not in ROLES:
             r.problem(node, "role", f"{role!r} is not one of {', '.join(ROLES)}")
         unit = r.text(node, "unit")
-        if unit and unit not in units:
+        if unit and unit not in units and unit not in broken_units:
             r.problem(node, "unit", f"{unit!r} is not a unit of organization.yaml")
         phone = r.text(node, "phone", required=False, max_len=32)
         if phone and not _PHONE_RE.match(phone):
@@ -563,16 +631,33 @@ def _load_team(path: Path, units: dict[str, Unit], problems: list[Problem]) -> I
     )
 
 
+def _is_file(path: Path) -> bool:
+    """True for a file, and for a path that cannot even be looked at: reading it
+    then names the real reason (permission denied) instead of "not found"."""
+    try:
+        return path.is_file()
+    except OSError:
+        return True
+
+
 def validate_organisation(inventory: Path) -> tuple[Organisation | None, list[Problem]]:
-    """Load the register; return it (None if unusable) and every problem found."""
+    """Load the register; return it (None if unusable) and every problem found,
+    file by file (organization.yaml, assets.csv, incident-team.yaml), in line order."""
+    org, problems = _validate(inventory)
+    order = {name: i for i, name in enumerate((ORG_FILE, ASSETS_FILE, TEAM_FILE))}
+    problems.sort(key=lambda p: (order.get(Path(p.source).name, 3), p.line or 0))
+    return org, problems
+
+
+def _validate(inventory: Path) -> tuple[Organisation | None, list[Problem]]:
     problems: list[Problem] = []
     org_path = inventory / ORG_FILE
-    if not org_path.is_file():
+    if not _is_file(org_path):
         return None, [
             Problem(str(org_path), "not found (run `itaudit init` to create a workspace)")
         ]
     try:
-        org_node, units = _load_units(org_path, problems)
+        org_node, units, broken = _load_units(org_path, problems)
     except InputError as exc:
         return None, exc.problems
     by_id = {u.id: u for u in units}
@@ -599,9 +684,9 @@ def validate_organisation(inventory: Path) -> tuple[Organisation | None, list[Pr
                 )
     assets: list[Asset] = []
     assets_path = inventory / ASSETS_FILE
-    if assets_path.is_file():
+    if _is_file(assets_path):
         try:
-            assets = load_assets(assets_path, by_id, problems)
+            assets = load_assets(assets_path, by_id, problems, broken)
         except InputError as exc:
             problems.extend(exc.problems)
     else:
@@ -610,9 +695,9 @@ def validate_organisation(inventory: Path) -> tuple[Organisation | None, list[Pr
         )
     team = None
     team_path = inventory / TEAM_FILE
-    if team_path.is_file():
+    if _is_file(team_path):
         try:
-            team = _load_team(team_path, by_id, problems)
+            team = _load_team(team_path, by_id, problems, broken)
         except InputError as exc:
             problems.extend(exc.problems)
     else:

@@ -7,6 +7,7 @@ recorded so a report can say how sure the match is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from itaudit.identity import MATCH_METHODS, Identity, match_method
@@ -39,7 +40,7 @@ class RegisterIndex:
 
     def match(self, ident: Identity) -> AssetMatch | None:
         candidates: dict[str, Asset] = {}
-        keys = {
+        keys: dict[str, Sequence[str | None]] = {
             "hardware_uuid": [ident.hardware_uuid],
             "serial": [ident.serial],
             "mac": sorted(ident.macs),
@@ -51,11 +52,11 @@ class RegisterIndex:
                     candidates[asset.tag] = asset
         best: AssetMatch | None = None
         for asset in candidates.values():
-            method = match_method(ident, asset.identity)
-            if method is None:
+            how = match_method(ident, asset.identity)
+            if how is None:
                 continue
-            if best is None or MATCH_METHODS.index(method) < MATCH_METHODS.index(best.method):
-                best = AssetMatch(asset, method)
+            if best is None or MATCH_METHODS.index(how) < MATCH_METHODS.index(best.method):
+                best = AssetMatch(asset, how)
         return best
 
     def unit_for(self, addresses: list[str]) -> str | None:

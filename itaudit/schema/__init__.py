@@ -169,7 +169,8 @@ def validate_report(document: Any, *, compiled: bool = True) -> list[str]:
             _fast_validator()(document)
             return []
         except fastjsonschema.JsonSchemaValueException as exc:
-            first = f"{exc.name.removeprefix('data.') or '(report)'}: {exc.message.removeprefix(exc.name + ' ')}"
+            name = exc.name or "data"
+            first = f"{name.removeprefix('data.') or '(report)'}: {exc.message.removeprefix(name + ' ')}"
     errors = sorted(
         _validator().iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
     )

@@ -14,13 +14,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
-from itaudit.errors import StoreError
+from itaudit.errors import StoreError, StoreURLError
 from itaudit.store import tables as t
 from itaudit.store.migrations import all_migrations
 
@@ -126,6 +134,24 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(mode)
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's own first line, without SQLAlchemy's statement dump and help link."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def _environment_errors(url: str) -> Iterator[None]:
+    # A server that goes away, a locked or full disk: the environment failed, and
+    # the officer needs the reason, not a traceback. Errors in our own statements
+    # (integrity, programming) stay as they are: they are bugs to see in full.
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise StoreError(f"{url}: {_reason(exc)}") from exc
+
+
 class Store:
     """Open with `open_store(url)`; close when done."""
 
@@ -137,14 +163,17 @@ class Store:
     # -- connections -------------------------------------------------------
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read transaction (a consistent snapshot on both back ends)."""
-        with self.engine.connect() as conn, conn.begin():
+        """A read transaction (a consistent snapshot on both back ends).
+
+        A lost server or an unreadable file raises StoreError with the reason.
+        """
+        with _environment_errors(self.url), self.engine.connect() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
         """A write transaction holding the store's write lock; commits on success."""
-        with self.engine.connect() as conn:
+        with _environment_errors(self.url), self.engine.connect() as conn:
             conn = conn.execution_options(itaudit_write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
@@ -160,7 +189,19 @@ class Store:
         applied: list[str] = []
         with self.write() as conn:
             t.schema_migrations.create(conn, checkfirst=True)
-        for migration in all_migrations():
+            recorded = set(conn.execute(sa.select(t.schema_migrations.c.id)).scalars())
+        known = all_migrations()
+        unknown = sorted(recorded - {m.id for m in known})
+        if unknown:
+            # Written by a newer itaudit: its tables may hold what this version
+            # would misread or overwrite.
+            from itaudit import __version__
+
+            raise StoreError(
+                f"{self.url} was created by a newer itaudit (migration(s) "
+                f"{', '.join(unknown[:3])} unknown to version {__version__}); upgrade itaudit"
+            )
+        for migration in known:
             with self.write() as conn:
                 done = conn.execute(
                     sa.select(t.schema_migrations.c.id).where(
@@ -240,9 +281,9 @@ class Store:
         if key.isdigit():
             conds.append(t.hosts.c.id == int(key))
         with self.read() as conn:
-            rows = conn.execute(
-                sa.select(*_HOST_COLUMNS).where(sa.or_(*conds)).order_by(t.hosts.c.id)
-            ).all()
+            rows = list(
+                conn.execute(sa.select(*_HOST_COLUMNS).where(sa.or_(*conds)).order_by(t.hosts.c.id))
+            )
         if not rows:
             return None
         # An id or a tag is exact; several hosts may share an old host name:
@@ -251,7 +292,7 @@ class Store:
             key=lambda r: (
                 r._mapping["id"] != (int(key) if key.isdigit() else -1),
                 r._mapping["asset_tag"] != key,
-                -(r._mapping["last_collected_at"] or datetime.min).timestamp(),
+                datetime.max - (r._mapping["last_collected_at"] or datetime.min),
             )
         )
         return HostRow.from_row(rows[0])
@@ -280,7 +321,7 @@ class Store:
         )
         if unit is not None:
             query = query.where(t.hosts.c.unit == unit)
-        with self.engine.connect() as conn:
+        with _environment_errors(self.url), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
                 query
             )
@@ -371,45 +412,59 @@ def _current_user() -> str:
 def open_store(url: str, migrate: bool = True) -> Store:
     """Open (and by default migrate) the store at `url`.
 
-    `sqlite:///path/file.db` or `postgresql://user@host/db`. Raises StoreError
-    with a readable reason when the URL is wrong or the server is unreachable.
+    `sqlite:///path/file.db` or `postgresql://user@host/db` (`postgres://` is
+    accepted too). A wrong URL raises StoreURLError (a usage error); a store
+    that cannot be reached or read raises StoreError with the driver's reason.
     """
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise StoreError(
-            f"{url!r} is not a store URL (sqlite:///FILE or postgresql://...)"
+        raise StoreURLError(
+            f"{url!r} is not a store URL (sqlite:///FILE or postgresql://USER@HOST/DB)"
         ) from exc
+    if parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql")
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise StoreError(f"unsupported store {backend!r}: use sqlite:/// or postgresql://")
+        raise StoreURLError(f"unsupported store {backend!r}: use sqlite:/// or postgresql://")
+    label = parsed.render_as_string(hide_password=True)
     try:
         if backend == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
-                raise StoreError("an SQLite store needs a file: sqlite:///path/to/itaudit.db")
-            engine = sa.create_engine(url)
+                raise StoreURLError("an SQLite store needs a file: sqlite:///path/to/itaudit.db")
+            folder = Path(parsed.database).parent
+            if not folder.is_dir():
+                raise StoreError(f"cannot open {label}: the folder {folder} does not exist")
+            engine = sa.create_engine(parsed)
             sa.event.listen(engine, "connect", _sqlite_pragmas)
             sa.event.listen(engine, "begin", _sqlite_begin)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True)
+            engine = sa.create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError as exc:
         raise StoreError(f"no driver for {backend}: pip install 'itaudit[postgresql]'") from exc
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"no driver for {backend} ({exc.name}): pip install 'itaudit[postgresql]'"
         ) from exc
-    store = Store(parsed.render_as_string(hide_password=True), engine)
+    except ArgumentError as exc:
+        raise StoreURLError(f"{label}: {exc}") from exc
+    store = Store(label, engine)
     try:
         if migrate:
             store.migrate()
         else:
-            with engine.connect():
+            with _environment_errors(label), engine.connect():
                 pass
-    except OperationalError as exc:
+    except StoreError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreError(f"cannot open {store.url}: {reason}") from exc
+        message = str(exc).removeprefix(f"{label}: ")
+        raise StoreError(
+            message if message.startswith(label) else f"cannot open {label}: {message}"
+        ) from exc
+    except DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open {label}: {_reason(exc)}") from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"cannot open {store.url}: {exc}") from exc
+        raise StoreError(f"cannot open {label}: {exc}") from exc
     return store

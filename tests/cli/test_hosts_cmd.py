@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -93,3 +94,66 @@ def test_hosts_history(loaded, run_cli):
     assert (
         len(rows) == 1 and rows[0]["is_current"] is True and rows[0]["signature_state"] == "valid"
     )
+
+
+def test_hosts_show_covers_the_security_facts(loaded, run_cli):
+    out = run_cli("-w", str(loaded.root), "hosts", "show", "HO-PC001").stdout
+    section = out.split("Security\n")[1].split("Patches\n")[0]
+    for label in (
+        "encryption C:",
+        "screen lock",
+        "password policy",
+        "built-in administrator",
+        "guest account",
+        "local administrators",
+        "remote desktop",
+        "SMBv1",
+        "autorun disabled",
+        "time sync",
+    ):
+        assert f"  {label} " in section, label
+    assert "  CPU " in out and "  DNS servers " in out and "  workgroup " in out
+    assert "KB5072033" in out  # the latest installed update is listed
+
+
+@pytest.fixture
+def hostile(tmp_path, workspace, run_cli, make_report):
+    doc = make_report("HOSTILE-PC")
+    doc["os"]["name"] = '=HYPERLINK("http://evil","x")\x1b[2J'
+    doc["security"]["antivirus"][0]["name"] = "Bkav\x1b]0;pwned\x07 \u202eEDR"
+    (tmp_path / "h.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert run_cli("-w", str(workspace.root), "ingest", str(tmp_path / "h.json")).returncode == 0
+    return workspace
+
+
+def test_report_text_never_reaches_the_terminal_raw(hostile, run_cli):
+    table = run_cli("-w", str(hostile.root), "hosts").stdout
+    show = run_cli("-w", str(hostile.root), "hosts", "show", "HOSTILE-PC").stdout
+    for out in (table, show):
+        assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "antivirus Bkav\ufffd]0;pwned\ufffd \ufffdEDR" in show
+
+
+def test_csv_cells_never_start_a_formula(hostile, run_cli):
+    rows = list(
+        csv.DictReader(io.StringIO(run_cli("-w", str(hostile.root), "hosts", "-f", "csv").stdout))
+    )
+    [row] = rows
+    assert row["os"].startswith("'=HYPERLINK(")
+
+
+def test_a_report_from_a_clock_running_fast_is_in_the_future(
+    tmp_path, workspace, run_cli, make_report
+):
+    ahead = datetime.now(UTC) + timedelta(hours=3)
+    doc = make_report("FAST-CLOCK", collected_at=ahead.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    (tmp_path / "f.json").write_text(json.dumps(doc), encoding="utf-8")
+    assert run_cli("-w", str(workspace.root), "ingest", str(tmp_path / "f.json")).returncode == 0
+    [row] = json.loads(run_cli("-w", str(workspace.root), "hosts", "-f", "json").stdout)
+    assert row["last_report"] == "in the future"
+
+
+def test_hosts_follow_the_order_of_the_units(loaded, run_cli):
+    rows = json.loads(run_cli("-w", str(loaded.root), "hosts", "-f", "json").stdout)
+    assert [r["unit"] for r in rows] == ["ho", "ho", "ho", "dvvl", "btxh1"]
+    assert [r["hostname"] for r in rows][:3] == ["DESKTOP-7F3K2QJ", "HO-PC001", "HO-PC071"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 
 def test_init_creates_workspace(tmp_path, run_cli):
     target = tmp_path / "office"
@@ -34,3 +37,18 @@ def test_init_twice_changes_nothing(tmp_path, run_cli):
     run_cli("init", "-w", str(tmp_path / "w"))
     result = run_cli("init", "-w", str(tmp_path / "w"))
     assert "nothing was changed" in result.stdout
+
+
+def test_init_in_a_folder_it_cannot_write_exits_3(tmp_path, unreadable):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    prefix = unreadable(locked)
+    result = subprocess.run(
+        [*prefix, sys.executable, "-m", "itaudit", "init", "-w", str(locked / "office")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"Error: cannot create the workspace in {locked / 'office'}" in result.stderr
+    assert "Permission denied" in result.stderr and "Traceback" not in result.stderr

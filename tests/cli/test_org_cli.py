@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -102,3 +106,34 @@ def test_help(run_cli, args: tuple[str, ...]) -> None:
     assert result.returncode == 0, result.output
     assert result.stdout.startswith(f"Usage: itaudit {' '.join(args)} ")
     assert len(result.stdout.splitlines()) > 8
+
+
+def test_validate_names_an_unreadable_file(run_cli, workspace: Workspace, unreadable) -> None:
+    path = workspace.inventory / "assets.csv"
+    prefix = unreadable(path)
+    result = subprocess.run(
+        [*prefix, sys.executable, "-m", "itaudit", "-w", str(workspace.root), "org", "validate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{path}: cannot read: Permission denied" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_excel_csv_with_bom_and_semicolons(run_cli, workspace: Workspace) -> None:
+    """What Excel writes on a Vietnamese Windows: BOM, semicolons, CRLF, Có/Không."""
+    path = workspace.inventory / "assets.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"), newline="")))
+    header = rows[0]
+    for row in rows[1:]:
+        row[header.index("secret")] = "Có" if row[0] in ("HO-PC-070", "HO-PC-071") else "Không"
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode("utf-8-sig"))
+    result = run_cli("org", "validate", "-w", str(workspace.root))
+    assert result.returncode == 0, result.output
+    assert "12 units, 423 assets, 20 team members: 0 error(s), 3 warning(s)" in result.stdout
+    shown = json.loads(run_cli("org", "show", "-f", "json", "-w", str(workspace.root)).stdout)
+    assert shown[0]["secret"] == 2

@@ -234,3 +234,74 @@ def test_deputy_pointing_to_an_unknown_member(workspace: Workspace) -> None:
     [p] = _problems(workspace)
     assert _where(p) == ("incident-team.yaml", member_line, "deputy")
     assert "'m99' is not another member" in p.message
+
+
+def test_csv_saved_as_excel_unicode_text_loads(workspace: Workspace) -> None:
+    """Excel's "Unicode Text" is UTF-16 with tabs and a byte-order mark."""
+    _write_csv(workspace, _read_csv(workspace), delimiter="\t", encoding="utf-16")
+    assert (workspace.inventory / "assets.csv").read_bytes().startswith(b"\xff\xfe")
+    org = load_organisation(workspace.inventory)
+    assert len(org.assets) == SAMPLE_ASSETS
+    assert org.asset("HO-PC-001").assigned_to == "Lê Đình Thắng (Ban Giám đốc)"
+
+
+def test_problem_in_a_row_with_a_multi_line_cell_names_the_row_start(workspace: Workspace) -> None:
+    rows = _read_csv(workspace)
+    header = rows[0]
+    index = next(i for i, row in enumerate(rows) if row[0] == "HO-PC-010")
+    rows[index][header.index("notes")] = "máy cũ\r\nthay năm 2027"  # Alt+Enter in Excel
+    rows[index][header.index("type")] = "desktop"
+    _write_csv(workspace, rows)
+    [p] = _problems(workspace)
+    assert _where(p) == ("assets.csv", index + 1, "type")
+    # The rows after it are named by their own first line, two lines further down.
+    line = _set_cell(workspace, "HO-PC-020", "type", "pc")
+    problems = _problems(workspace)
+    assert [_where(p) for p in problems] == [
+        ("assets.csv", index + 1, "type"),
+        ("assets.csv", line + 1, "type"),
+    ]
+
+
+def test_duplicate_hardware_uuid_names_both_lines(workspace: Workspace) -> None:
+    uuid = "4c4c4544-0042-3510-8052-b4c04f4e4b32"
+    first = _set_cell(workspace, "DVVL-PC-001", "hardware_uuid", uuid)
+    line = _set_cell(workspace, "DVVL-PC-002", "hardware_uuid", uuid.upper())
+    [p] = _problems(workspace)
+    assert _where(p) == ("assets.csv", line, "hardware_uuid")
+    assert f"already used on line {first}" in p.message
+
+
+def test_impossible_date_is_one_problem_among_the_others(workspace: Workspace) -> None:
+    path = workspace.inventory / "organization.yaml"
+    date_line = _replace(path, "last_assessment: 2026-03-17", "last_assessment: 2026-02-30")
+    staff_line = _replace(path, "staff: 56", "staff: many")
+    problems = _problems(workspace)
+    assert [_where(p) for p in problems] == [
+        ("organization.yaml", date_line, "last_assessment"),
+        ("organization.yaml", staff_line, "staff"),
+    ]
+    assert "'2026-02-30' is not a date" in problems[0].message
+
+
+def test_misspelt_fields_are_errors_everywhere(workspace: Workspace) -> None:
+    org_path = workspace.inventory / "organization.yaml"
+    org_line = _replace(org_path, "  framework: circular-12-2022", "  framwork: circular-12-2022")
+    team_path = workspace.inventory / "incident-team.yaml"
+    text = team_path.read_text("utf-8")
+    m05 = text.index("- id: m05")
+    team_path.write_text(text[:m05] + text[m05:].replace("deputy: m06", "deputee: m06", 1), "utf-8")
+    member_line = _line_of(team_path, "deputee: m06")
+    problems = _problems(workspace)
+    assert [_where(p) for p in problems] == [
+        ("organization.yaml", org_line, "framwork"),
+        ("incident-team.yaml", member_line, "deputee"),
+    ]
+    assert all(p.message.startswith("unknown field") for p in problems)
+
+
+def test_a_broken_unit_is_reported_once_not_on_every_row(workspace: Workspace) -> None:
+    path = workspace.inventory / "organization.yaml"
+    line = _replace(path, "staff: 48", "staff: -3")  # dvvl
+    problems = _problems(workspace)
+    assert [_where(p) for p in problems] == [("organization.yaml", line, "staff")]

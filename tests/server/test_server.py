@@ -214,3 +214,115 @@ def test_serve_port_in_use_exits_3(workspace, run_cli):
     finally:
         holder.close()
     assert result.returncode == 3 and "cannot listen on 127.0.0.1" in result.stderr
+
+
+def test_body_without_length_is_refused(collector):
+    import http.client
+
+    server, _store, context = collector
+    conn = http.client.HTTPSConnection("localhost", server.server_address[1], context=context)
+    conn.putrequest("POST", "/api/v1/reports")
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 411
+    assert json.loads(response.read())["reason"] == "Content-Length required"
+    conn.close()
+
+
+def test_connections_beyond_the_limit_are_closed_at_once(tmp_path, monkeypatch, make_report):
+    import socket
+
+    import itaudit.server
+
+    monkeypatch.setattr(itaudit.server, "MAX_CONNECTIONS", 3)
+    cert, key = ensure_self_signed(tmp_path / "tls", ["localhost"])
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    server = CollectorServer(
+        store, RegisterIndex(None), ServerConfig("127.0.0.1", 0, 64 * 1024, None, cert, key)
+    )
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    port = server.server_address[1]
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+    try:
+        time.sleep(0.3)  # let the server take the three
+        extra = socket.create_connection(("127.0.0.1", port))
+        extra.settimeout(5)
+        assert extra.recv(1) == b""  # closed by the server, not left waiting for 30 s
+        extra.close()
+    finally:
+        for sock in idle:
+            sock.close()
+    # The idle clients gone, their slots come back.
+    context = ssl.create_default_context(cafile=str(cert))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            status, _ = _post(
+                server, context, json.dumps(make_report("AFTER-FLOOD")).encode(), None
+            )
+            break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert status == 201
+    server.shutdown()
+    server.server_close()
+    store.close()
+
+
+@pytest.mark.postgres
+def test_store_failure_is_503_not_a_dropped_connection(tmp_path, pg_url, make_report):
+    import os
+
+    import sqlalchemy as sa
+
+    cert, key = ensure_self_signed(tmp_path / "tls", ["localhost"])
+    store = open_store(pg_url)
+    server = CollectorServer(
+        store, RegisterIndex(None), ServerConfig("127.0.0.1", 0, 64 * 1024, TOKEN, cert, key)
+    )
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        admin = sa.create_engine(os.environ["ITAUDIT_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(f'DROP DATABASE "{sa.engine.make_url(pg_url).database}" WITH (FORCE)')
+            )
+        admin.dispose()
+        status, body = _post(server, context, json.dumps(make_report("NO-STORE")).encode())
+        assert status == 503
+        assert body == {
+            "status": "error",
+            "reason": "the collector cannot store reports now; retry later",
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
+def test_serve_with_an_unusable_certificate_exits_2(tmp_path, workspace, run_cli):
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    result = run_cli(
+        "-w",
+        str(workspace.root),
+        "serve",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--cert",
+        str(tmp_path / "cert.pem"),
+        "--key",
+        str(tmp_path / "cert.pem"),
+        timeout=30,
+    )
+    assert result.returncode == 2, result.output
+    assert "cannot load the certificate and its key" in result.stderr

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from itaudit.errors import StoreError
+from itaudit.errors import StoreError, StoreURLError
 from itaudit.ingest import ingest_documents
 from itaudit.org.matching import RegisterIndex
 from itaudit.signing import content_hash
-from itaudit.store import open_store
+from itaudit.store import open_store, utcnow
 from itaudit.store import tables as t
 from itaudit.store.migrations import all_migrations
 
@@ -232,3 +233,78 @@ def test_unknown_scheme_is_a_store_error():
 def test_sqlite_needs_a_file():
     with pytest.raises(StoreError, match="needs a file"):
         open_store("sqlite://")
+
+
+def test_wrong_url_is_a_usage_error_unreachable_server_an_environment_one(tmp_path, run_cli):
+    """Exit 2 for a URL the officer mistyped, 3 for a server that is not there."""
+    for url in ("not a url", "mysql://x@y/z", "sqlite://"):
+        result = run_cli("--store", url, "hosts")
+        assert result.returncode == 2, (url, result.output)
+        assert result.stderr.startswith("Error: "), result.stderr
+        assert "Traceback" not in result.stderr
+    with pytest.raises(StoreURLError):
+        open_store("mysql://x@y/z")
+    down = run_cli("--store", "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2", "hosts")
+    assert down.returncode == 3 and "Connection refused" in down.stderr
+
+
+def test_a_file_that_is_not_a_store_gets_one_clear_line(tmp_path):
+    (tmp_path / "notes.db").write_text("minutes of the meeting\n" * 100)
+    with pytest.raises(StoreError) as info:
+        open_store(f"sqlite:///{tmp_path / 'notes.db'}")
+    assert str(info.value) == (
+        f"cannot open sqlite:///{tmp_path / 'notes.db'}: file is not a database"
+    )
+
+
+def test_sqlite_store_in_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(StoreError, match=r"the folder .*/nowhere does not exist"):
+        open_store(f"sqlite:///{tmp_path / 'nowhere' / 'itaudit.db'}")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_store_of_a_newer_itaudit_is_refused(store_url):
+    first = open_store(store_url)
+    with first.write() as conn:
+        conn.execute(t.schema_migrations.insert().values(id="core.999_future", applied_at=utcnow()))
+    first.close()
+    with pytest.raises(StoreError, match=r"created by a newer itaudit \(migration\(s\) core.999"):
+        open_store(store_url)
+
+
+@pytest.mark.postgres
+def test_postgres_scheme_is_accepted_and_a_lost_server_is_a_store_error(pg_url, make_report):
+    alias = pg_url.replace("postgresql://", "postgres://", 1)
+    store = open_store(alias)
+    try:
+        assert store.url.startswith("postgresql://")
+        _ingest(store, make_report("PG-ALIAS"))
+        assert [h.hostname for h in store.hosts()] == ["PG-ALIAS"]
+        # The database disappears under a running command (server restarted, dropped):
+        admin = sa.create_engine(os.environ["ITAUDIT_TEST_PG_URL"], isolation_level="AUTOCOMMIT")
+        name = sa.engine.make_url(pg_url).database
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+        with pytest.raises(StoreError, match=f'database "{name}" does not exist'):
+            store.hosts()
+    finally:
+        store.close()
+
+
+def test_same_job_name_placeholder_serials_different_macs_are_two_machines(store, make_report):
+    placeholder = {"serial": "To be filled by O.E.M.", "hardware_uuid": None}
+    first = make_report("KETOAN", macs=["00:1b:21:00:10:01"], **placeholder)
+    second = make_report("KETOAN", macs=["00:1b:21:00:10:02"], **placeholder)
+    _ingest(store, first, second)
+    hosts = store.hosts()
+    assert len(hosts) == 2
+    assert store.integrity_check() == []
+
+
+def test_default_host_names_never_merge_but_can_be_looked_up(store, make_report):
+    a = make_report("localhost", serial=None, hardware_uuid=None, macs=[])
+    b = make_report("localhost", serial=None, hardware_uuid=None, macs=[])
+    _ingest(store, a, b)
+    assert [h.hostname for h in store.hosts()] == ["localhost", "localhost"]
+    assert store.host("localhost") is not None
