@@ -45,7 +45,9 @@ def anonymise(bundle: Path, replacements: dict[str, str]) -> None:
         path = bundle / file
         text = path.read_text(encoding="utf-8-sig")
         for old, new in replacements.items():
-            text = re.sub(re.escape(old), new, text, flags=re.IGNORECASE)
+            # Whole tokens only: a host called "vm" must not turn "kvm" into "kFIXTURE-PC01".
+            token = rf"(?<![A-Za-z0-9]){re.escape(old)}(?![A-Za-z0-9])"
+            text = re.sub(token, new, text, flags=re.IGNORECASE)
         data = text.encode("utf-8")
         path.write_bytes(data)
         entry["sha256"] = hashlib.sha256(data).hexdigest()
@@ -72,11 +74,23 @@ def identifiers(report: dict) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--case", required=True, help="fixture folder name, e.g. win10-bkav-endpoint")
-    parser.add_argument("--from-bundle", type=Path, help="a bundle folder or zip (Windows); default: record this machine")
-    parser.add_argument("--anonymise", action="store_true", help="replace host name, serial, UUID and MACs")
-    parser.add_argument("--force", action="store_true", help="replace an existing fixture of that name")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--case", required=True, help="fixture folder name, e.g. win10-bkav-endpoint"
+    )
+    parser.add_argument(
+        "--from-bundle",
+        type=Path,
+        help="a bundle folder or zip (Windows); default: record this machine",
+    )
+    parser.add_argument(
+        "--anonymise", action="store_true", help="replace host name, serial, UUID and MACs"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing fixture of that name"
+    )
     args = parser.parse_args()
     if not CASE.match(args.case):
         sys.exit("--case: lower-case letters, digits and '-' only")
@@ -101,7 +115,18 @@ def main() -> None:
                     bundle = inner[0]
         else:
             subprocess.run(
-                [sys.executable, "-m", "itaudit", "agent", "collect", "--no-sign", "--save-bundle", str(bundle), "--out", str(Path(tmp) / "r.json")],
+                [
+                    sys.executable,
+                    "-m",
+                    "itaudit",
+                    "agent",
+                    "collect",
+                    "--no-sign",
+                    "--save-bundle",
+                    str(bundle),
+                    "--out",
+                    str(Path(tmp) / "r.json"),
+                ],
                 check=True,
                 cwd=REPO,
             )
@@ -113,16 +138,31 @@ def main() -> None:
             shutil.rmtree(target)
         shutil.copytree(bundle, target / "bundle")
 
-    expected = {k: report[k] for k in ("platform", "identity", "os", "hardware", "network", "security", "patches")}
+    expected = {
+        k: report[k]
+        for k in ("platform", "identity", "os", "hardware", "network", "security", "patches")
+    }
     expected["errors"] = [{"probe": e["probe"], "kind": e["kind"]} for e in report["errors"]]
     expected["software_count"] = len(report["software"])
-    (target / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (target / "expected.json").write_text(
+        json.dumps(expected, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     manifest = json.loads((target / "bundle" / "manifest.json").read_text(encoding="utf-8-sig"))
-    lines = [f"# {args.case}", "", "TODO: what this machine is and why it is a case.", "",
-             "Recorded on a real machine with tools/capture_fixture.py" + (" (anonymised)." if args.anonymise else "."),
-             "", "| source | what | status |", "| --- | --- | --- |"]
+    lines = [
+        f"# {args.case}",
+        "",
+        "TODO: what this machine is and why it is a case.",
+        "",
+        "Recorded on a real machine with tools/capture_fixture.py"
+        + (" (anonymised)." if args.anonymise else "."),
+        "",
+        "| source | what | status |",
+        "| --- | --- | --- |",
+    ]
     for name, entry in manifest["sources"].items():
-        lines.append(f"| `{name}` | {entry.get('kind')} `{entry.get('target')}` | {entry.get('status')} |")
+        lines.append(
+            f"| `{name}` | {entry.get('kind')} `{entry.get('target')}` | {entry.get('status')} |"
+        )
     (target / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {target}: now check expected.json against the raw files, and fill in README.md")
 

@@ -91,7 +91,10 @@ class Bundle:
         if path.is_dir():
             manifest_path = path / MANIFEST
             if not manifest_path.is_file():
-                raise BundleError(str(path), f"no {MANIFEST} in this folder: not a bundle")
+                hint = ""
+                if any((sub / MANIFEST).is_file() for sub in path.iterdir() if sub.is_dir()):
+                    hint = f" (it holds bundles: give them, e.g. {path / '*'})"
+                raise BundleError(str(path), f"no {MANIFEST} in this folder: not a bundle{hint}")
             return cls(str(path), _load_json(manifest_path.read_bytes(), str(manifest_path)), path)
         if path.is_file() and zipfile.is_zipfile(path):
             return cls._open_zip(path)
@@ -160,8 +163,8 @@ class Bundle:
             if not isinstance(entry, dict):
                 raise BundleError(where, f"sources.{name} must be an object")
             try:
-                kind = Kind(entry.get("kind"))
-                status = Status(entry.get("status"))
+                kind = Kind(str(entry.get("kind")))
+                status = Status(str(entry.get("status")))
             except ValueError as exc:
                 raise BundleError(where, f"sources.{name}: {exc}") from exc
             file = entry.get("file")

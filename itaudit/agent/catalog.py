@@ -98,7 +98,7 @@ def match(
     running processes. A product is running when one of its services runs or
     one of its processes is present.
     """
-    svc = {}
+    svc: dict[str, bool] = {}
     for name, running in services:
         key = _service_key(name)
         svc[key] = svc.get(key, False) or running
@@ -266,7 +266,7 @@ def _choice(
             Problem(source, f"{key} must be one of {', '.join(choices)}", where, f"{prefix}.{key}")
         )
         return ""
-    return value
+    return str(value)
 
 
 def _names(item: dict, key: str, source: str, where: Any, prefix: str, problems: list) -> list[str]:

@@ -81,13 +81,25 @@ def collect(
     report = new_report(ctx.platform, now, unit, collector, report_id or str(uuid.uuid4()))
     report["agent"]["elevated"] = ctx.elevated
     run = ProbeRun(ctx, catalog, report, now)
-    for probe in probes_for(ctx.platform):
-        run.probe = probe.name
-        try:
-            probe.collect(run)
-        except Exception as exc:
-            # A probe met output it did not expect: say so, and let the others run.
-            run.error("unparsed", f"{type(exc).__name__}: {exc}"[:1000], probe.name)
+    probes = probes_for(ctx.platform)
+    for probe in probes:
+        probe.prefetch(run)
+    # Loaded while the background reads run rather than after them: the report is checked
+    # against it at the end.
+    from itaudit.schema import load_schema, validate_report
+
+    load_schema()
+    try:
+        for probe in probes:
+            run.probe = probe.name
+            try:
+                probe.collect(run)
+            except Exception as exc:
+                # A probe met output it did not expect: say so, and let the others run.
+                run.error("unparsed", f"{type(exc).__name__}: {exc}"[:1000], probe.name)
+    finally:
+        # Nothing may still be reading (or recording into a bundle) once the report is out.
+        run.settle()
     ident = report["identity"]
     if not ident["hostname"]:
         ident["hostname"] = hostname_label(hostname_hint) or "unknown"
@@ -98,8 +110,6 @@ def collect(
         )
     report["agent"]["duration_ms"] = max(0, int((clock() - started) * 1000))
     fit_to_schema(report)
-    from itaudit.schema import validate_report
-
     problems = validate_report(report, compiled=not lean)
     if problems:
         raise AgentError(
@@ -118,7 +128,12 @@ def collect_live(
     if save_bundle is not None:
         writer = BundleWriter(save_bundle, ctx.platform, "python")
         ctx = RecordingContext(ctx, writer)
-    report = collect(ctx, catalog, unit=unit, hostname_hint=socket.gethostname(), lean=True)
+    try:
+        report = collect(ctx, catalog, unit=unit, hostname_hint=socket.gethostname(), lean=True)
+    finally:
+        # On Windows this removes the collector's temporary bundle: raw outputs stay only
+        # where --save-bundle asked for them.
+        ctx.close()
     if writer is not None:
         writer.finish(
             report["collected_at"],

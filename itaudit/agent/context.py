@@ -148,6 +148,9 @@ class OSContext(ABC):
         """Network interfaces with addresses and link state (source `interfaces`)."""
         return self._unsupported("interfaces", "interface listing")
 
+    def close(self) -> None:  # noqa: B027 - most contexts hold nothing
+        """Release what the context holds (the Windows one keeps a temporary bundle)."""
+
     def _unsupported(self, source: str, what: str) -> Result:
         return Result(
             source, Status.UNSUPPORTED, message=f"{what} is not available on this platform"
@@ -393,6 +396,9 @@ class RecordingContext(OSContext):
     def interfaces(self) -> Result:
         t0 = time.monotonic()
         return self._keep(Kind.INTERFACES, "interfaces", t0, self.inner.interfaces())
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def live_context() -> OSContext:

@@ -56,6 +56,7 @@ class WindowsContext(OSContext):
                         str(script),
                         "-OutDir",
                         str(out),
+                        "-NoZip",
                     ],
                     capture_output=True,
                     timeout=SCRIPT_TIMEOUT,
@@ -75,6 +76,7 @@ class WindowsContext(OSContext):
     def close(self) -> None:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     @property
     def elevated(self) -> bool | None:

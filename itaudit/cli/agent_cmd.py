@@ -20,12 +20,13 @@ import click
 from itaudit.cli.common import (
     EXIT_ENVIRONMENT,
     EXIT_FINDINGS,
+    EXIT_USAGE,
     CommandFailed,
     Env,
     pass_env,
     workspace_options,
 )
-from itaudit.errors import UsageError
+from itaudit.errors import InputError, UsageError
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 WORKSPACE_CATALOG = Path("inventory") / "security-products.yaml"
@@ -119,7 +120,8 @@ def collect(
       Windows: %ProgramData%\\itaudit\\agent-key.pem      (--key PATH overrides)
 
     \b
-    Exit status: 0 report written, 2 usage error, 3 the machine or the key failed.
+    Exit status: 0 report written (and accepted, with --push), 1 the collector
+    rejected it, 2 usage error, 3 the machine, the key or the collector failed.
     """
     from itaudit.agent.collect import collect_live, load_catalogs
 
@@ -133,14 +135,21 @@ def collect(
 
 
 @agent.command()
-@click.argument("bundle", type=click.Path(exists=True, path_type=Path))
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_common
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one report per bundle into this folder (HOST-YYYYMMDDTHHMMSSZ.json); "
+    "needed for several bundles.",
+)
 @workspace_options
 @pass_env
 def parse(
     env: Env,
-    bundle: Path,
+    bundles: tuple[Path, ...],
     out: Path | None,
+    out_dir: Path | None,
     unit: str | None,
     key_path: Path | None,
     no_sign: bool,
@@ -149,29 +158,89 @@ def parse(
     cafile: Path | None,
     token_file: Path | None,
 ) -> None:
-    """Turn a BUNDLE (folder or .zip from the PowerShell collector) into a HostReport.
+    """Turn BUNDLES (folders or .zip files from the PowerShell collector) into HostReports.
 
     The same parsers as the live agent read the recorded outputs. The report
     is signed only when --key is given: that key then vouches for the
     parsing, not for the workstation (the script cannot sign).
 
+    One bundle goes to --out FILE or standard output. Several (e.g. every
+    bundle on a USB stick: E:\\itaudit-bundles\\*.zip) need --out-dir (or
+    --push): each report is written there as it is parsed, a bundle that
+    cannot be read is reported and skipped, and the same collection given
+    twice (its folder and its .zip) is written once.
+
     \b
-    Exit status: 0 report written, 2 the bundle is unreadable, 3 the key failed.
+    Exit status: 0 every report written, 1 the collector rejected a report,
+    2 a bundle is unreadable (the others are still written) or bad usage,
+    3 the key failed or the collector could not be reached.
     """
     from itaudit.agent.collect import load_catalogs, parse_bundle
 
+    if out is not None and out_dir is not None:
+        raise UsageError("give --out (one bundle) or --out-dir (one report per bundle), not both")
+    if len(bundles) > 1 and out is not None:
+        raise UsageError(f"--out takes one bundle, {len(bundles)} were given: use --out-dir DIR")
+    if len(bundles) > 1 and out_dir is None and push is None:
+        raise UsageError(f"{len(bundles)} bundles: give --out-dir DIR (or --push URL)")
     catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
-    report = parse_bundle(bundle, catalog, unit)
-    data = _finish(
-        report,
-        out,
-        key_path,
-        no_sign or key_path is None,
-        default_key=False,
-        to_stdout=push is None,
+    sign = not no_sign and key_path is not None
+    if len(bundles) == 1 and out_dir is None:
+        report = parse_bundle(bundles[0], catalog, unit)
+        data = _finish(report, out, key_path, not sign, default_key=False, to_stdout=push is None)
+        if push:
+            _push(data, push, cafile, token_file)
+        return
+
+    unreadable: list[str] = []
+    rejected: list[str] = []
+    seen: dict[str, Path] = {}
+    for number, bundle in enumerate(bundles, 1):
+        label = f"[{number}/{len(bundles)}] {bundle}"
+        try:
+            report = parse_bundle(bundle, catalog, unit)
+        except InputError as exc:
+            unreadable.append(str(bundle))
+            click.echo(f"{label}: not parsed: {exc}", err=True)
+            continue
+        if report["report_id"] in seen:
+            click.echo(
+                f"{label}: the same collection as {seen[report['report_id']]}: skipped", err=True
+            )
+            continue
+        seen[report["report_id"]] = bundle
+        target = out_dir / _report_name(report) if out_dir is not None else None
+        data = _finish(
+            report, target, key_path, not sign, default_key=False, to_stdout=False, label=label
+        )
+        if push:
+            try:
+                _push(data, push, cafile, token_file)
+            except CommandFailed as exc:
+                if exc.exit_code != EXIT_FINDINGS:
+                    raise  # the collector cannot be reached: the next bundles would fail too
+                rejected.append(str(bundle))
+                click.echo(f"{label}: {exc.message}", err=True)
+    summary = f"{len(seen)} report(s) " + (
+        f"written to {out_dir}" if out_dir is not None else f"sent to {push}"
     )
-    if push:
-        _push(data, push, cafile, token_file)
+    if unreadable:
+        raise CommandFailed(
+            f"{summary}; {len(unreadable)} bundle(s) could not be read: {', '.join(unreadable)}",
+            EXIT_USAGE,
+        )
+    if rejected:
+        raise CommandFailed(
+            f"{summary}; the collector rejected {len(rejected)}: {', '.join(rejected)}",
+            EXIT_FINDINGS,
+        )
+    click.echo(summary, err=True)
+
+
+def _report_name(report: dict[str, Any]) -> str:
+    """HOST-20240620T021504Z.json: the host name (schema-checked, file-safe) and the UTC time."""
+    stamp = re.sub(r"[^0-9TZ]", "", report["collected_at"])
+    return f"{report['identity']['hostname']}-{stamp}.json"
 
 
 @agent.command()
@@ -211,6 +280,7 @@ def _finish(
     no_sign: bool,
     default_key: bool,
     to_stdout: bool = True,
+    label: str | None = None,
 ) -> bytes:
     """Sign (unless told not to), write to `out` or standard output; return the JSON bytes."""
     note = ""
@@ -231,6 +301,8 @@ def _finish(
     data = json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8")
     errors = len(report["errors"])
     summary = f"{report['identity']['hostname']}: {errors} thing(s) not seen (see errors){note}"
+    if label:
+        summary = f"{label}: {summary}"
     if out is None:
         if to_stdout:
             sys.stdout.buffer.write(data + b"\n")

@@ -112,3 +112,29 @@ def test_collector_url():
     assert collector_url("https://h/api/v1/reports/") == "https://h/api/v1/reports"
     with pytest.raises(ValueError):
         collector_url("ftp://h")
+
+
+def test_parse_pushes_every_bundle_given(tmp_path, run_cli, collector):
+    url, cafile, workspace = collector
+    (tmp_path / "tok").write_text(TOKEN)
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    result = run_cli(
+        "agent",
+        "parse",
+        str(fixtures / "win11-defender-only" / "bundle"),
+        str(fixtures / "winserver2019-no-securitycenter" / "bundle"),
+        "--push",
+        url,
+        "--cafile",
+        str(cafile),
+        "--token-file",
+        str(tmp_path / "tok"),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.output
+    assert result.stderr.count("collector: accepted") == 2
+    store = open_store(workspace.store_url())
+    try:
+        assert sorted(h.hostname for h in store.hosts()) == ["HO-TTR-LT02", "SLDTBXH-SRV01"]
+    finally:
+        store.close()

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from itaudit.agent.collect import parse_bundle
+
 
 def _av(report, source):
     return [a for a in report["security"]["antivirus"] if a["source"] == source]
@@ -95,3 +102,50 @@ def test_definition_updates_never_count_as_the_last_patch(parsed):
     r = parsed("win10-bkav-defender-passive")
     assert r["patches"]["last_install_at"] == "2024-06-12T03:42:10Z"
     assert "KB2267602" in [p["id"] for p in r["patches"]["installed"]]
+
+
+def test_localised_text_never_decides_a_fact(parsed, catalog, tmp_path):
+    """The Vietnamese machine again, with every localised string put in another language."""
+    source = Path(__file__).resolve().parent / "fixtures" / "win10-vietnamese" / "bundle"
+    bundle = tmp_path / "bundle"
+    shutil.copytree(source, bundle)
+
+    def rewrite(name, change):
+        path = bundle / name
+        path.write_bytes(change(path.read_bytes().decode("utf-8-sig")).encode("utf-8"))
+
+    def labels(text):
+        out = []
+        for line in text.splitlines():
+            if line.startswith("    ") and " : " in line:
+                line = "    Profil für alle Benutzer : " + line.split(" : ", 1)[1]
+            elif line.strip() and not set(line.strip()) <= {"-"}:
+                line = ("    " if line.startswith(" ") else "") + "Benutzerprofile (übersetzt)"
+            out.append(line)
+        return "\r\n".join(out) + "\r\n"
+
+    def json_edit(change):
+        return lambda text: json.dumps(change(json.loads(text)), ensure_ascii=False)
+
+    rewrite("netsh-wlan-profiles.txt", labels)
+    rewrite("local-admins.json", json_edit(lambda v: [{**m, "ObjectClass": "Benutzer"} for m in v]))
+    rewrite(
+        "services.json",
+        json_edit(lambda v: [{**s, "DisplayName": f"Dienst {i}"} for i, s in enumerate(v)]),
+    )
+    rewrite("cim-os.json", json_edit(lambda v: [{**v[0], "OSArchitecture": "64 Bit"}]))
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["sources"].values():
+        if entry.get("message"):
+            entry["message"] = "Meldung in einer anderen Sprache"
+        if entry.get("file"):
+            entry["sha256"] = hashlib.sha256((bundle / entry["file"]).read_bytes()).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    original = parsed("win10-vietnamese")
+    other = parse_bundle(bundle, catalog, collector="fixture")
+    for section in ("identity", "os", "hardware", "network", "security", "patches", "software"):
+        assert other[section] == original[section], section
+    assert [(e["probe"], e["kind"]) for e in other["errors"]] == [
+        (e["probe"], e["kind"]) for e in original["errors"]
+    ]

@@ -14,24 +14,45 @@ from itaudit.agent.context import LinuxContext, Status
 from itaudit.agent.keys import default_key_path
 from itaudit.agent.probes.linux import network, patches, security
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 
 def test_default_route_is_little_endian_hex():
     table = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
     assert network.parse_route(table) == [("eth0", "192.168.1.1")]
 
 
-def test_apt_simulation_marks_security_pocket():
+def test_apt_list_marks_security_pocket():
     out = (
-        "Inst openssl [3.0.13-0ubuntu3.1] (3.0.13-0ubuntu3.2 Ubuntu:24.04/noble-updates, Ubuntu:24.04/noble-security [amd64])\n"
-        "Inst tzdata [2024a-2ubuntu1] (2024a-3ubuntu1.1 Ubuntu:24.04/noble-updates [all])\n"
-        "Inst libgcrypt20-dev [1.10.1-3] (1.10.1-3+deb12u1 Debian:12.15/oldstable, Debian-Security:12/oldstable-security [amd64]) []\n"
-        "Conf openssl (3.0.13-0ubuntu3.2 Ubuntu:24.04/noble-updates [amd64])\n"
+        "Listing...\n"
+        "libssl3t64/noble-updates,noble-security 3.0.13-0ubuntu3.2 amd64 [upgradable from: 3.0.13-0ubuntu3.1]\n"
+        "tzdata/noble-updates 2024a-3ubuntu1.1 all [upgradable from: 2024a-2ubuntu1]\n"
+        "qemu-guest-agent/jammy-updates 1:6.2+dfsg-2ubuntu6.5 amd64 [upgradable from: 1:6.2+dfsg-2ubuntu6.4]\n"
+        "N: There is 1 additional version. Please use the '-a' switch to see it\n"
     )
-    assert [(p["id"], p["security"]) for p in patches.parse_apt_simulation(out)] == [
-        ("openssl=3.0.13-0ubuntu3.2", True),
+    assert [(p["id"], p["security"]) for p in patches.parse_apt_list(out)] == [
+        ("libssl3t64=3.0.13-0ubuntu3.2", True),
         ("tzdata=2024a-3ubuntu1.1", False),
-        ("libgcrypt20-dev=1.10.1-3+deb12u1", True),
+        ("qemu-guest-agent=1:6.2+dfsg-2ubuntu6.5", False),
     ]
+
+
+def test_apt_list_of_old_apt_puts_the_bracket_before_the_architecture():
+    # apt 0.9/1.0 (apt-private/private-output.cc then): version, [upgradable from: x], arch.
+    line = "openssl/wheezy-security 1.0.1e-2+deb7u20 [upgradable from: 1.0.1e-2+deb7u19] amd64 "
+    assert patches.parse_apt_list(line) == [
+        {"id": "openssl=1.0.1e-2+deb7u20", "title": None, "security": True}
+    ]
+
+
+def test_recorded_apt_list_of_this_machine():
+    text = (
+        FIXTURES / "linux-debian12-container" / "bundle" / "apt-list-upgradable.txt"
+    ).read_text()
+    pending = {p["id"]: p["security"] for p in patches.parse_apt_list(text)}
+    # Lines of the recording: apt/oldstable-security 2.6.2, base-files/oldstable 12.4+deb12u15.
+    assert (pending["apt=2.6.2"], pending["base-files=12.4+deb12u15"]) == (True, False)
+    assert len(pending) == text.count("[upgradable from: ")
 
 
 def test_clamav_header_uses_the_epoch_field():

@@ -54,6 +54,11 @@ $Sources = [ordered]@{}
 
 # -- writing ------------------------------------------------------------------
 
+function Show-Step([string]$What) {
+    # Progress for whoever runs it from a USB stick: the slow parts take tens of seconds.
+    Write-Host ('itaudit: ' + $What + '...')
+}
+
 function Write-SourceFile([string]$FileName, [string]$Content) {
     $bytes = $Utf8.GetBytes($Content)
     [IO.File]::WriteAllBytes((Join-Path $OutDir $FileName), $bytes)
@@ -173,6 +178,7 @@ $IsAdmin = ([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIden
     [Security.Principal.WindowsBuiltInRole]::Administrator)
 
 # -- os -------------------------------------------------------------------------
+Show-Step 'operating system'
 Save-Registry 'reg-currentversion' 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion' @(
     'ProductName', 'EditionID', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'DisplayVersion',
     'ReleaseId', 'InstallationType', 'InstallDate', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber')
@@ -181,6 +187,7 @@ Save-Cim 'cim-os' 'root/cimv2' 'Win32_OperatingSystem' @(
     'InstallDate', 'LastBootUpTime', 'CSName')
 
 # -- hardware -------------------------------------------------------------------
+Show-Step 'hardware'
 Save-Cim 'cim-computersystem' 'root/cimv2' 'Win32_ComputerSystem' @(
     'Name', 'DNSHostName', 'Domain', 'PartOfDomain', 'Workgroup', 'Manufacturer', 'Model',
     'TotalPhysicalMemory', 'PCSystemType', 'HypervisorPresent', 'DomainRole')
@@ -191,6 +198,7 @@ Save-Cim 'cim-processor' 'root/cimv2' 'Win32_Processor' @('Name', 'NumberOfCores
 Save-Cim 'cim-physicaldisk' 'root/Microsoft/Windows/Storage' 'MSFT_PhysicalDisk' @('FriendlyName', 'Size', 'MediaType', 'BusType', 'DeviceId')
 
 # -- network --------------------------------------------------------------------
+Show-Step 'network'
 Save-PowerShell 'net-adapters' 'Get-NetAdapter' -List {
     Get-NetAdapter | Select-Object -Property Name, InterfaceDescription, ifIndex, MacAddress,
         PermanentAddress, MediaConnectState, InterfaceOperationalStatus, NdisPhysicalMedium, InterfaceType,
@@ -225,6 +233,7 @@ Save-Source -Name 'netsh-wlan-profiles' -Kind 'command' -Target 'netsh wlan show
 }
 
 # -- security -------------------------------------------------------------------
+Show-Step 'security settings and anti-malware'
 Save-Cim 'cim-antivirusproduct' 'root/SecurityCenter2' 'AntiVirusProduct' @(
     'displayName', 'instanceGuid', 'pathToSignedProductExe', 'pathToSignedReportingExe', 'productState', 'timestamp')
 Save-PowerShell 'mp-computerstatus' 'Get-MpComputerStatus' {
@@ -304,6 +313,7 @@ Save-Registry 'reg-explorer-policy-hkcu' 'HKCU:\SOFTWARE\Microsoft\Windows\Curre
 Save-Registry 'reg-w32time-params' 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' @('Type', 'NtpServer')
 
 # -- patches --------------------------------------------------------------------
+Show-Step 'Windows Update history'
 Save-PowerShell 'wu-history' 'Microsoft.Update.Session QueryHistory' -List {
     $session = New-Object -ComObject Microsoft.Update.Session
     $searcher = $session.CreateUpdateSearcher()
@@ -326,6 +336,7 @@ Save-Registry 'reg-wu-rebootrequired' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentV
 Save-Registry 'reg-cbs-rebootpending' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending' @()
 
 # -- software -------------------------------------------------------------------
+Show-Step 'installed software'
 $UninstallValues = @('DisplayName', 'DisplayVersion', 'Publisher', 'InstallDate', 'SystemComponent', 'ParentKeyName', 'ReleaseType')
 Save-RegistryTree 'reg-uninstall-64' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $UninstallValues
 Save-RegistryTree 'reg-uninstall-32' 'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall' $UninstallValues

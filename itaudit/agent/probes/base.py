@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,16 +67,65 @@ class ProbeRun:
         self.error(ERROR_KINDS[result.status], message, probe)
 
     def once(self, key: str, read: Callable[[], Any]) -> Any:
-        """Read a source once per collection, whichever probe asks first."""
+        """Read a source once per collection, whichever probe asks first.
+
+        When `start(key, ...)` began that read in the background, wait for it.
+        """
         if key not in self._memo:
             self._memo[key] = read()
-        return self._memo[key]
+        value = self._memo[key]
+        return value.result() if isinstance(value, _Background) else value
+
+    def start(self, key: str, read: Callable[[], Any]) -> None:
+        """Begin a slow read now, in a background thread; `once(key, ...)` collects it.
+
+        For reads that mostly wait on another program (apt, dnf): the other
+        probes run meanwhile. `read` must only read through the context and
+        return a value: the report is written from the collecting thread, so
+        its errors come out in the same order whatever the timing.
+        """
+        if key not in self._memo:
+            self._memo[key] = _Background(read)
+
+    def settle(self) -> None:
+        """Wait for every background read (a probe that failed may have left one running)."""
+        for value in self._memo.values():
+            if isinstance(value, _Background):
+                value.wait()
+
+
+class _Background:
+    """One read running in a thread; `result()` waits and returns it (or raises its error)."""
+
+    def __init__(self, read: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(read,), daemon=True)
+        self._thread.start()
+
+    def _run(self, read: Callable[[], Any]) -> None:
+        try:
+            self._value = read()
+        except BaseException as exc:  # handed to the collecting thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class Probe(ABC):
     """One fact family on one platform."""
 
     name: str = ""
+
+    def prefetch(self, run: ProbeRun) -> None:  # noqa: B027 - optional hook, empty by default
+        """Start slow reads before any probe runs (`run.start`); most probes have none."""
 
     @abstractmethod
     def collect(self, run: ProbeRun) -> None: ...

@@ -161,8 +161,9 @@ class HardwareProbe(Probe):
         hw["model"] = dmi.get("product_name")
         if dmi.get("product_serial"):
             run.identity["serial"] = dmi["product_serial"]
-        if dmi.get("product_uuid"):
-            run.identity["hardware_uuid"] = dmi["product_uuid"].lower()
+        uuid = dmi.get("product_uuid")
+        if uuid:
+            run.identity["hardware_uuid"] = uuid.lower()
         chassis = [c for c in [to_int(dmi.get("chassis_type"))] if c is not None and 0 <= c <= 255]
         hw["chassis_types"] = chassis
 

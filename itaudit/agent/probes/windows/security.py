@@ -160,9 +160,9 @@ class SecurityProbe(Probe):
         wsc = run.ctx.cim_query("cim-antivirusproduct", "root/SecurityCenter2", "AntiVirusProduct")
         if wsc.ok:
             for item in as_list(wsc.value):
-                if not isinstance(item, dict) or not text(item.get("displayName")):
+                name = text(item.get("displayName")) if isinstance(item, dict) else None
+                if name is None:
                     continue
-                name = text(item.get("displayName"))
                 product = run.catalog.by_securitycenter_name(name)
                 sighting = by_id.get(product.id) if product else None
                 if product:
@@ -263,7 +263,7 @@ class SecurityProbe(Probe):
                 enabled = {"true": 1, "false": 0}.get(str(p.get("Enabled")).lower())
             profiles.append(
                 {
-                    "name": text(p.get("Name"), 64).lower(),
+                    "name": str(text(p.get("Name"), 64)).lower(),
                     "enabled": None if enabled not in (0, 1) else enabled == 1,
                     "default_inbound": _action(p.get("DefaultInboundAction")),
                     "default_outbound": _action(p.get("DefaultOutboundAction")),
@@ -290,10 +290,9 @@ class SecurityProbe(Probe):
             if status is None:
                 status = {"off": 0, "on": 1}.get(str(v.get("ProtectionStatus")).lower(), 2)
             method = v.get("EncryptionMethod")
+            method_code = to_int(method)
             method_name = (
-                _BITLOCKER_METHOD.get(to_int(method))
-                if to_int(method) is not None
-                else text(method, 64)
+                _BITLOCKER_METHOD.get(method_code) if method_code is not None else text(method, 64)
             )
             percent = to_int(v.get("EncryptionPercentage"))
             volumes.append(
@@ -569,7 +568,7 @@ def _get(res: Result, name: str) -> Any:
 
 
 def _action(value: Any) -> str | None:
-    key = to_int(value)
+    key: int | str | None = to_int(value)
     if key is None:
         key = str(value).lower() if value is not None else None
     action = _FIREWALL_ACTION.get(key, "unknown") if key is not None else None
