@@ -214,10 +214,20 @@ def list_attestations(
 
 
 class AttestationIndex:
-    """The latest attestation per (rule, target), for the checker."""
+    """The latest attestation per (rule, target) as of the check day, for the checker.
 
-    def __init__(self, items: Iterable[Attestation]):
+    With `today`, evidence dated after it does not hide evidence valid on that
+    day (a replay with `--now`, or a record dated ahead by mistake); it is the
+    one used only when there is nothing earlier (its state is then "future").
+    """
+
+    def __init__(self, items: Iterable[Attestation], today: date | None = None):
         self._by: dict[tuple[str, str, str], Attestation] = {}
+
+        def rank(att: Attestation) -> tuple[bool, date, int]:
+            current = today is None or att.date <= today
+            return (current, att.date, att.id)
+
         for att in items:
             keys = []
             if att.target_kind == "unit" and att.unit:
@@ -229,7 +239,7 @@ class AttestationIndex:
                     keys.append((att.rule_id, "host", att.hostname.lower()))
             for key in keys:
                 best = self._by.get(key)
-                if best is None or (att.date, att.id) > (best.date, best.id):
+                if best is None or rank(att) > rank(best):
                     self._by[key] = att
 
     def for_unit(self, rule_id: str, unit: str | None) -> Attestation | None:

@@ -513,7 +513,12 @@ def _init_worker(payload: bytes) -> tuple[_Run, Store, str | None]:
         payload
     )
     run = _Run(
-        org, profiles, now, only, FactIndex(org, sightings, scanned), AttestationIndex(attestations)
+        org,
+        profiles,
+        now,
+        only,
+        FactIndex(org, sightings, scanned),
+        AttestationIndex(attestations, now.date()),
     )
     run.run_id = run_id
     return run, open_store(url, migrate=False), unit
@@ -758,6 +763,10 @@ def run_check(
     host_row = host_asset = None
     if host is not None:
         host_row, host_asset = _resolve_host(store, org, host)
+        host_unit = host_row.unit if host_row is not None else host_asset.unit
+        if unit is not None and host_unit != unit:
+            # Otherwise the run would check nothing and still say "no failure".
+            raise UsageError(f"{host!r} belongs to unit {host_unit or '(none)'}, not {unit}")
 
     started = utcnow()
     t0 = time.perf_counter()
@@ -767,7 +776,12 @@ def run_check(
     sightings = latest_sightings(store)
     attestations = list_attestations(store)
     run = _Run(
-        org, profiles, now, only, FactIndex(org, sightings, scanned), AttestationIndex(attestations)
+        org,
+        profiles,
+        now,
+        only,
+        FactIndex(org, sightings, scanned),
+        AttestationIndex(attestations, now.date()),
     )
     with store.write() as conn:
         key = conn.execute(
@@ -785,102 +799,121 @@ def run_check(
         assert key is not None
         run.run_id = key[0]
 
-    t_store = 0.0
-    written = 0
+    try:
+        t_store = 0.0
+        written = 0
 
-    def flush(force: bool = False) -> None:
-        nonlocal t_store, written
-        if run.rows and (force or len(run.rows) >= BATCH):
-            s0 = time.perf_counter()
-            _write(store, run.rows)
-            t_store += time.perf_counter() - s0
-            written += len(run.rows)
-            run.rows = []
-            if progress and written // 5000 != (written - BATCH) // 5000:
-                progress(written)
-
-    t_read = time.perf_counter()
-    n_workers = 1
-    if host is None or host_row is not None:
-        records = _latest_reports(store, unit, host_row.id if host_row else None)
-        n_workers = (
-            workers if workers is not None else (default_workers(fleet) if host is None else 1)
-        )
-        if n_workers > 1:
-            url = store.engine.url.render_as_string(hide_password=False)
-            payload = pickle.dumps(
-                (url, org, profiles, now, only, sightings, scanned, attestations, run.run_id, unit)
-            )
-            for part, stored_s in _parallel(store, unit, payload, n_workers):
-                run.merge(part)
-                t_store += stored_s
-                written += part.subjects
-                if progress:
+        def flush(force: bool = False) -> None:
+            nonlocal t_store, written
+            if run.rows and (force or len(run.rows) >= BATCH):
+                s0 = time.perf_counter()
+                _write(store, run.rows)
+                t_store += time.perf_counter() - s0
+                written += len(run.rows)
+                run.rows = []
+                if progress and written // 5000 != (written - BATCH) // 5000:
                     progress(written)
-        else:
-            for record in records:
-                run.evaluate_report(record)
-                flush()
-    t_read = time.perf_counter() - t_read
-    matched = run.matched
-    if host is None:
-        # A register entry counts as reporting when any stored host matched it.
-        with store.read() as conn:
-            matched |= set(
-                conn.execute(
-                    sa.select(t.hosts.c.asset_tag).where(t.hosts.c.asset_tag.is_not(None))
-                ).scalars()
-            )
-        for asset in org.assets:
-            if (
-                asset.is_computer
-                and asset.tag not in matched
-                and (unit is None or asset.unit == unit)
-            ):
-                run.evaluate(run.facts.register_subject(asset))
-        for u in org.units:
-            if unit is None or u.id == unit:
-                run.evaluate(run.facts.unit_subject(u.id))
-    elif host_row is None and host_asset is not None:
-        run.evaluate(run.facts.register_subject(host_asset))
-    flush(force=True)
 
-    totals = _Tally()
-    units = []
-    for u in org.units:
-        if u.id in run.tallies:
-            units.append(run.tallies[u.id].as_dict(u.id, run.profile_of_unit.get(u.id)))
-    if None in run.tallies:
-        units.append(run.tallies[None].as_dict(None, run.profile_of_unit.get(None)))
-    for tally in run.tallies.values():
-        totals.add(tally)
-    totals_dict = totals.as_dict(None, None)
-    waivers = _waivers(run)
-    used = sorted(run.used_attestations.values(), key=lambda a: (a["rule"], a["target"]))
-    timings = {
-        "total": time.perf_counter() - t0,
-        # With workers, decode, evaluate and store are seconds summed over the workers.
-        "read": max(t_read - t_store - run.t_decode - run.t_eval, 0.0) if n_workers == 1 else None,
-        "decode": run.t_decode,
-        "evaluate": run.t_eval,
-        "store": t_store,
-        "workers": n_workers,
-    }
-    summary = {"units": units, "totals": totals_dict, "timings": timings}
-    with store.write() as conn:
-        conn.execute(
-            ct.check_runs.update()
-            .where(ct.check_runs.c.id == run.run_id)
-            .values(
-                status="complete",
-                finished_at=utcnow(),
-                subjects=run.subjects,
-                summary=dumps(summary),
-                rules=dumps(_snapshot(run)),
-                waivers=dumps(waivers),
-                attestations=dumps(used),
+        t_read = time.perf_counter()
+        n_workers = 1
+        if host is None or host_row is not None:
+            records = _latest_reports(store, unit, host_row.id if host_row else None)
+            n_workers = (
+                workers if workers is not None else (default_workers(fleet) if host is None else 1)
             )
-        )
+            if n_workers > 1:
+                url = store.engine.url.render_as_string(hide_password=False)
+                payload = pickle.dumps(
+                    (
+                        url,
+                        org,
+                        profiles,
+                        now,
+                        only,
+                        sightings,
+                        scanned,
+                        attestations,
+                        run.run_id,
+                        unit,
+                    )
+                )
+                for part, stored_s in _parallel(store, unit, payload, n_workers):
+                    run.merge(part)
+                    t_store += stored_s
+                    written += part.subjects
+                    if progress:
+                        progress(written)
+            else:
+                for record in records:
+                    run.evaluate_report(record)
+                    flush()
+        t_read = time.perf_counter() - t_read
+        matched = run.matched
+        if host is None:
+            # A register entry counts as reporting when any stored host matched it.
+            with store.read() as conn:
+                matched |= set(
+                    conn.execute(
+                        sa.select(t.hosts.c.asset_tag).where(t.hosts.c.asset_tag.is_not(None))
+                    ).scalars()
+                )
+            for asset in org.assets:
+                if (
+                    asset.is_computer
+                    and asset.tag not in matched
+                    and (unit is None or asset.unit == unit)
+                ):
+                    run.evaluate(run.facts.register_subject(asset))
+            for u in org.units:
+                if unit is None or u.id == unit:
+                    run.evaluate(run.facts.unit_subject(u.id))
+        elif host_row is None and host_asset is not None:
+            run.evaluate(run.facts.register_subject(host_asset))
+        flush(force=True)
+
+        totals = _Tally()
+        units = []
+        for u in org.units:
+            if u.id in run.tallies:
+                units.append(run.tallies[u.id].as_dict(u.id, run.profile_of_unit.get(u.id)))
+        if None in run.tallies:
+            units.append(run.tallies[None].as_dict(None, run.profile_of_unit.get(None)))
+        for tally in run.tallies.values():
+            totals.add(tally)
+        totals_dict = totals.as_dict(None, None)
+        waivers = _waivers(run)
+        used = sorted(run.used_attestations.values(), key=lambda a: (a["rule"], a["target"]))
+        timings = {
+            "total": time.perf_counter() - t0,
+            # With workers, decode, evaluate and store are seconds summed over the workers.
+            "read": max(t_read - t_store - run.t_decode - run.t_eval, 0.0)
+            if n_workers == 1
+            else None,
+            "decode": run.t_decode,
+            "evaluate": run.t_eval,
+            "store": t_store,
+            "workers": n_workers,
+        }
+        summary = {"units": units, "totals": totals_dict, "timings": timings}
+        with store.write() as conn:
+            conn.execute(
+                ct.check_runs.update()
+                .where(ct.check_runs.c.id == run.run_id)
+                .values(
+                    status="complete",
+                    finished_at=utcnow(),
+                    subjects=run.subjects,
+                    summary=dumps(summary),
+                    rules=dumps(_snapshot(run)),
+                    waivers=dumps(waivers),
+                    attestations=dumps(used),
+                )
+            )
+    except BaseException:
+        # An interrupted or failed run leaves no half-stored results behind.
+        _abandon(store, run.run_id)
+        raise
+
     return CheckSummary(
         run.run_id,
         now,
@@ -891,6 +924,20 @@ def run_check(
         sum(1 for w in waivers if w["expired"]),
         sum(1 for a in used if a["state"] == "expired"),
     )
+
+
+def _abandon(store: Store, run_id: int) -> None:
+    """Mark a run that did not finish as failed and drop its partial results (best effort)."""
+    try:
+        with store.write() as conn:
+            conn.execute(ct.check_results.delete().where(ct.check_results.c.run_id == run_id))
+            conn.execute(
+                ct.check_runs.update()
+                .where(ct.check_runs.c.id == run_id)
+                .values(status="failed", finished_at=utcnow())
+            )
+    except Exception:  # the original error is the one to report
+        pass
 
 
 def _user() -> str:

@@ -19,7 +19,7 @@ check_runs = sa.Table(
     sa.Column("started_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
     sa.Column("checked_at", sa.DateTime, nullable=False),  # "now" of time-relative rules
-    sa.Column("status", sa.String(16), nullable=False),  # running, complete
+    sa.Column("status", sa.String(16), nullable=False),  # running, complete, failed
     sa.Column("scope_unit", sa.String(64)),
     sa.Column("scope_host", sa.String(128)),
     sa.Column("framework", sa.String(64)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -12,12 +13,17 @@ import click
 from itaudit.cli.common import Env, Format, emit_rows, format_option, pass_env, workspace_options
 from itaudit.errors import UsageError
 
+_RULE_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+$")
+
 
 class _RecordByDefault(click.Group):
     """`itaudit attest RULE ...` means `itaudit attest record RULE ...`."""
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        # Only something shaped like a rule id is taken as one: a mistyped
+        # sub-command (`itaudit attest lst`) gets "no such command", not a
+        # confusing "missing --ref".
+        if args and args[0] not in self.commands and _RULE_LIKE.match(args[0]):
             args = ["record", *args]
         return super().resolve_command(ctx, args)
 
@@ -31,12 +37,17 @@ def _day(value: str | None, option: str) -> date | None:
         raise UsageError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _unit_of(org: Any, att: Any) -> str | None:
+    """The attestation's unit, or for a machine's, the unit the register puts it in."""
+    if att.unit is None and att.asset_tag:
+        asset = org.asset(att.asset_tag)
+        return asset.unit if asset else None
+    return att.unit
+
+
 def valid_days_for(ps: Any, org: Any, att: Any) -> int | None:
     """The rule's valid_days in the effective profile of the attestation's unit."""
-    unit_id = att.unit
-    if unit_id is None and att.asset_tag:
-        asset = org.asset(att.asset_tag)
-        unit_id = asset.unit if asset else None
+    unit_id = _unit_of(org, att)
     unit = org.unit(unit_id) if unit_id else None
     eff = ps.effective.get(unit.profile) if unit else ps.base()
     er = eff.get(att.rule_id) if eff else None
@@ -80,7 +91,7 @@ def attest() -> None:
     "when",
     required=True,
     metavar="YYYY-MM-DD",
-    help="Date of the evidence (signature or meeting date).",
+    help="Date of the evidence (signature or meeting date); not after today.",
 )
 @click.option(
     "--expires",
@@ -112,8 +123,10 @@ def record(
     """Record an attestation for RULE (an attestation rule id such as L1-MGT-01)."""
     from itaudit.check.attestations import record_attestation
     from itaudit.profiles import load_profiles
+    from itaudit.store import utcnow
 
     ps = load_profiles(env.workspace.profiles, env.workspace.inventory)
+    rule = rule.strip().upper()  # rule ids are upper case; `l1-mgt-01` means L1-MGT-01
     found = ps.rules().get(rule)
     if found is None:
         attestable = sorted(r.id for r in ps.rules().values() if r.kind == "attestation")
@@ -141,8 +154,17 @@ def record(
         hostname = (asset.hostname if asset and asset.hostname else None) or (
             row.hostname if row else None
         )
+        if asset is not None and asset.type not in found.applies.types:
+            raise UsageError(
+                f"{rule} applies to {found.applies.describe()}; {asset.tag} is a {asset.type}"
+            )
     evidence_date = _day(when, "--date")
     assert evidence_date is not None
+    today = max(utcnow().date(), date.today())  # the officer's local day may be ahead of UTC
+    if evidence_date > today:
+        raise UsageError(
+            f"--date {evidence_date} is after today ({today}): record evidence once it exists"
+        )
     att, new = record_attestation(
         env.store(),
         rule,
@@ -179,9 +201,21 @@ def list_(env: Env, unit: str | None, rule: str | None, fmt: str) -> None:
 
     ps = load_profiles(env.workspace.profiles, env.workspace.inventory)
     org = env.org()
+    # A typo must not look like "nothing recorded".
+    if unit is not None and org.unit(unit) is None:
+        raise UsageError(f"unknown unit {unit!r}; units: {', '.join(u.id for u in org.units)}")
+    if rule is not None:
+        rule = rule.strip().upper()
+        if rule not in ps.rules() or ps.rules()[rule].kind != "attestation":
+            attestable = sorted(r.id for r in ps.rules().values() if r.kind == "attestation")
+            raise UsageError(
+                f"no attestation rule {rule!r}; attestation rules: {', '.join(attestable)}"
+            )
     today = utcnow().date()
     rows = []
-    for att in list_attestations(env.store(), rule, unit):
+    for att in list_attestations(env.store(), rule):
+        if unit is not None and _unit_of(org, att) != unit:
+            continue  # a unit's list includes what was recorded for its machines
         valid_days = valid_days_for(ps, org, att)
         expiry = att.effective_expiry(valid_days)
         row = asdict(att)

@@ -22,6 +22,8 @@ from itaudit.cli.common import (
 from itaudit.errors import UsageError
 from itaudit.profiles.model import SEVERITIES
 
+EVIDENCE_CLIP = 400  # characters of one evidence line in --show-failures
+
 
 def parse_moment(text: str) -> datetime:
     """`2026-11-20` or `2026-11-20T08:00:00Z` (UTC when no offset) for --now."""
@@ -186,10 +188,12 @@ def check(
     if tty and summary.totals["machines"] >= 5000:
         click.echo("", err=True)
     failing = summary.failed_at_or_above(fail_on)
+    expired = _expired(env, summary)
     if fmt == Format.JSON:
         out = summary.as_dict()
         out["fail_on"] = fail_on
         out["failed_at_or_above"] = failing
+        out["expired"] = expired
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         print_summary(summary)
@@ -200,6 +204,16 @@ def check(
                 f"Expired: {summary.expired_waivers} waiver(s), {summary.expired_attestations} attestation(s) "
                 "(an expired waiver no longer excuses a failure)"
             )
+            for w in expired["waivers"]:
+                click.echo(
+                    f"  waiver {w['rule']} for {w['target']} expired on {w['expires']} "
+                    f"({w['decision']}; {w['where']})"
+                )
+            for a in expired["attestations"]:
+                click.echo(
+                    f"  attestation {a['rule']} for {a['target']} expired on {a['expires']} "
+                    f"({a['reference']})"
+                )
         click.echo(
             f"Check run {summary.run_id} stored (as of {summary.checked_at:%Y-%m-%d %H:%M} UTC)."
         )
@@ -211,6 +225,38 @@ def check(
         )
 
 
+def _expired(env: Env, summary: Any) -> dict[str, list[dict[str, Any]]]:
+    """The expired waivers and attestations the run met, named (the summary only counts them)."""
+    out: dict[str, list[dict[str, Any]]] = {"waivers": [], "attestations": []}
+    if not (summary.expired_waivers or summary.expired_attestations):
+        return out
+    from itaudit.check.results import load_run
+
+    run = load_run(env.store(), summary.run_id)
+    out["waivers"] = [
+        {
+            "rule": w.rule,
+            "target": w.target,
+            "expires": w.expires.isoformat(),
+            "decision": w.decision,
+            "where": w.where,
+        }
+        for w in run.waivers
+        if w.expired
+    ]
+    out["attestations"] = [
+        {
+            "rule": a.rule,
+            "target": a.target,
+            "expires": a.expires.isoformat() if a.expires else None,
+            "reference": a.reference,
+        }
+        for a in run.attestations
+        if a.state == "expired"
+    ]
+    return out
+
+
 def _print_failures(env: Env, run_id: int) -> None:
     from itaudit.check.results import iter_results, load_run
 
@@ -218,6 +264,9 @@ def _print_failures(env: Env, run_id: int) -> None:
     rows = []
     for r in iter_results(env.store(), run):
         if r.status in ("fail", "error"):
+            # The tests that held say nothing about why the rule failed: show the
+            # others whole rather than cut the deciding value off.
+            deciding = [line for line in r.evidence if not line.endswith(": met")]
             rows.append(
                 {
                     "unit": r.unit,
@@ -225,7 +274,7 @@ def _print_failures(env: Env, run_id: int) -> None:
                     "rule": r.rule_id,
                     "severity": r.severity,
                     "status": r.status,
-                    "evidence": " | ".join(r.evidence)[:160],
+                    "evidence": " | ".join(line[:EVIDENCE_CLIP] for line in deciding or r.evidence),
                 }
             )
     click.echo("")

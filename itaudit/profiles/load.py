@@ -376,7 +376,13 @@ def load_advisories(folder: Path, problems: list[Problem]) -> Catalog:
             if not isinstance(builds, LineList) or not all(
                 isinstance(b, int) and not isinstance(b, bool) for b in builds
             ):
-                r.error(up, "builds", "is required: the OS builds it applies to, e.g. [26100]")
+                r.error(
+                    up,
+                    "builds",
+                    "is required: the OS builds it applies to, e.g. [26100]"
+                    if builds is None
+                    else f"{builds!r} is not a list of OS builds such as [26100]",
+                )
                 builds = []
             fixed = up.get("fixed_revision")
             if fixed is not None and (
@@ -1169,7 +1175,7 @@ def _cross_check(ps: ProfileSet, problems: list[Problem], warnings: list[Problem
                 elif rule.id not in found.rules:
                     problems.append(
                         Problem(
-                            req.where.source,
+                            found.where.source,
                             f"requirement {clause} does not list {rule.id}, which cites it ({rule.where})",
                             found.where.line,
                             "rules",
@@ -1262,6 +1268,15 @@ def validate_profiles(
             problems.append(Problem(str(p), "no such file"))
             continue
         paths[(_classify(p), p.stem)] = p
+    if root is not None and root.is_dir() and not any(kind == "profile" for kind, _ in paths):
+        # A mistyped folder must not pass as "0 errors": there is nothing to check there.
+        problems.append(
+            Problem(
+                str(root),
+                "no profile here (expected level1.yaml and units/<unit>.yaml: see docs/profiles.md)",
+            )
+        )
+        return None, problems
 
     catalogs: dict[str, Catalog] = {}
     for (kind, _stem), p in sorted(paths.items()):

@@ -18,6 +18,7 @@ from itaudit.check.results import (
     iter_results,
     iter_subjects,
     latest_run,
+    list_runs,
     load_run,
     previous_run,
 )
@@ -184,6 +185,32 @@ def test_attestations_pass_and_expire(store, sample_org, profiles) -> None:
     assert (state.state, state.expires) == ("valid", date(2027, 10, 2))  # date + valid_days 365
     missing = [a for a in run.attestations if a.rule == "L1-MGT-01"]
     assert missing[0].state == "missing"
+
+
+def test_evidence_dated_after_the_check_does_not_hide_valid_evidence(
+    store, sample_org, profiles
+) -> None:
+    record_attestation(
+        store, "L1-MGT-04", reference="QĐ 602/2026", evidence_date=date(2026, 5, 14), unit="ho"
+    )
+    record_attestation(
+        store, "L1-MGT-04", reference="QĐ 700/2027", evidence_date=date(2027, 1, 5), unit="ho"
+    )
+    run = load_run(store, run_check(store, sample_org, profiles, now=NOW, unit="ho").run_id)
+    assert subject(store, run, "ho").result("L1-MGT-04").status == "pass"
+    (state,) = [a for a in run.attestations if a.rule == "L1-MGT-04"]
+    assert (state.state, state.reference) == ("valid", "QĐ 602/2026")
+    # Checked as of a day before any evidence: the later record is what exists, not yet valid.
+    early = datetime(2026, 3, 1, tzinfo=UTC)
+    run = load_run(store, run_check(store, sample_org, profiles, now=early, unit="ho").run_id)
+    assert subject(store, run, "ho").result("L1-MGT-04").status == "fail"
+    (state,) = [a for a in run.attestations if a.rule == "L1-MGT-04"]
+    assert (state.state, state.reference) == ("future", "QĐ 700/2027")
+    # Checked after both: the newer one is used.
+    late = datetime(2027, 2, 1, tzinfo=UTC)
+    run = load_run(store, run_check(store, sample_org, profiles, now=late, unit="ho").run_id)
+    (state,) = [a for a in run.attestations if a.rule == "L1-MGT-04"]
+    assert (state.state, state.reference) == ("valid", "QĐ 700/2027")
 
 
 def test_recording_the_same_attestation_twice_keeps_one(store, tmp_path) -> None:
@@ -359,6 +386,72 @@ def test_unsupported_probe_is_not_applicable_and_failed_probe_is_an_error(
     assert pwd.status == "error"
     assert any("not reported" in e for e in pwd.evidence)
     assert any("NetUserModalsGet: access denied" in e for e in pwd.evidence)
+
+
+def test_an_interrupted_run_leaves_no_partial_results(
+    store, sample_org, profiles, monkeypatch
+) -> None:
+    from itaudit.check import runs
+
+    first = run_check(store, sample_org, profiles, now=NOW, unit="ho")
+    monkeypatch.setattr(runs, "BATCH", 2)  # results reach the store before the interruption
+    evaluate = runs._Run.evaluate
+    calls = []
+
+    def interrupted(self, s):
+        calls.append(s)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return evaluate(self, s)
+
+    monkeypatch.setattr(runs._Run, "evaluate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_check(store, sample_org, profiles, now=NOW, unit="ho")
+    (failed, complete) = list_runs(store)[:2]
+    assert failed.status == "failed" and complete.id == first.run_id
+    with store.read() as conn:
+        left = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(ct.check_results)
+            .where(ct.check_results.c.run_id == failed.id)
+        ).scalar_one()
+    assert left == 0
+    assert latest_run(store, unit="ho").id == first.run_id
+
+
+def test_scores_follow_their_definitions(store, sample_org, profiles, fleet) -> None:
+    # One machine whose password policy could not be read: its rules are errors,
+    # counted and shown, outside the score, and the machine is not compliant.
+    doc = copy.deepcopy(fleet["HO-PC-001"])
+    doc.pop("signature")
+    doc["identity"].update(
+        hostname="LAB-PC02",
+        serial="LAB0002",
+        hardware_uuid="4d0c1a8e-7f1e-4a55-9d88-0a6f2b7e9c02",
+        macs=["00:1b:21:aa:bb:02"],
+        asset_tag=None,
+    )
+    doc["report_id"] = "6f1c7a50-0000-4000-8000-0000000000a2"
+    doc["security"]["password_policy"] = None
+    assert ingest_documents(store, RegisterIndex(sample_org), [("lab.json", doc)]).accepted == 1
+    run = load_run(store, run_check(store, sample_org, profiles, now=NOW, unit="ho").run_id)
+    (ho,) = run.units
+    machines = list(iter_subjects(store, run, unit="ho", kinds=("host", "asset")))
+    assert ho.machines == len(machines)
+    for s in machines:
+        decided = s.passed + s.failed
+        assert s.score == (pytest.approx(s.passed / decided) if decided else None), s.key
+    scored = [s.score for s in machines if s.score is not None]
+    assert ho.mean_score == pytest.approx(sum(scored) / len(scored))
+    compliant = [s.key for s in machines if s.failed == 0 and s.errors == 0]
+    assert ho.compliant == len(compliant)
+    assert ho.compliant_share == pytest.approx(len(compliant) / len(machines))
+    for field in ("passed", "failed", "errors", "not_applicable", "waived"):
+        assert getattr(ho, field) == sum(getattr(s, field) for s in machines), field
+    lab = subject(store, run, "LAB-PC02")
+    assert lab.errors == 4 and lab.key not in compliant  # L1-PWD-01..04 not reported
+    assert lab.score == pytest.approx(lab.passed / (lab.passed + lab.failed))
+    assert ho.errors >= 4
 
 
 def test_time_relative_rules_use_the_check_time(store, sample_org, profiles) -> None:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itaudit.check.operators import Compiler, Ctx
+from itaudit.check.operators import NO_MATCH, Compiler, Ctx
 from itaudit.errors import Problem
 from itaudit.profiles.conditions import ConditionParser
 from itaudit.profiles.model import ParamSpec, Where
@@ -289,3 +289,138 @@ def test_all_completions_helper_sanity() -> None:
         for c in itertools.product(*[[f] if f is not None else [True, False] for f in flags])
     }
     assert counts == {1, 2, 3}
+
+
+# -- text, lists, dates, catalogues --------------------------------------------------------------
+# Short alphabets so that equal values (and case-only differences) come up often.
+WORD = st.text(alphabet="aAbBnNoO-", min_size=1, max_size=4)
+
+
+@given(st.one_of(st.none(), WORD), WORD, st.booleans())
+def test_text_equals_matches_python(value: str | None, wanted: str, ignore_case: bool) -> None:
+    cond = compile_condition(
+        f'{{fact: security.ssh.permit_root_login, equals: "{wanted}", ignore_case: {str(ignore_case).lower()}}}'
+    )
+    doc = {"security": {"ssh": {"permit_root_login": value}}}
+    if value is None:
+        expected = None
+    elif ignore_case:
+        expected = value.casefold() == wanted.casefold()
+    else:
+        expected = value == wanted
+    assert run(cond, doc) == expected
+
+
+@given(st.one_of(st.none(), WORD), st.lists(WORD, min_size=1, max_size=4), st.booleans())
+def test_text_in_matches_python(value: str | None, options: list[str], ignore_case: bool) -> None:
+    listed = ", ".join(f'"{o}"' for o in options)
+    cond = compile_condition(
+        f"{{fact: security.ssh.permit_root_login, in: [{listed}], ignore_case: {str(ignore_case).lower()}}}"
+    )
+    doc = {"security": {"ssh": {"permit_root_login": value}}}
+    if value is None:
+        expected = None
+    elif ignore_case:
+        expected = value.casefold() in {o.casefold() for o in options}
+    else:
+        expected = value in options
+    assert run(cond, doc) == expected
+    # `not in` keeps an unknown unknown and flips the rest.
+    negated = compile_condition(
+        f"{{not: {{fact: security.ssh.permit_root_login, in: [{listed}], ignore_case: {str(ignore_case).lower()}}}}}"
+    )
+    assert run(negated, doc) == (None if expected is None else not expected)
+
+
+@given(st.lists(st.one_of(st.none(), WORD), max_size=5), WORD, st.booleans())
+def test_contains_is_found_or_unknown_when_an_item_is_not_reported(
+    ids: list[str | None], wanted: str, ignore_case: bool
+) -> None:
+    cond = compile_condition(
+        f'{{fact: "patches.installed[].id", contains: "{wanted}", ignore_case: {str(ignore_case).lower()}}}'
+    )
+    doc = {"patches": {"installed": [{"id": i} if i is not None else {} for i in ids]}}
+    same = (lambda a: a.casefold() == wanted.casefold()) if ignore_case else (lambda a: a == wanted)
+    if any(i is not None and same(i) for i in ids):
+        expected: bool | None = True
+    elif any(i is None for i in ids):
+        expected = None
+    else:
+        expected = False
+    assert run(cond, doc) == expected
+
+
+@given(st.integers(-800, 800), st.integers(0, 23), st.sampled_from(["before", "after"]))
+def test_dates_against_the_check_time_match_whole_days(
+    offset_days: int, hour: int, op: str
+) -> None:
+    day = (NOW + timedelta(days=offset_days)).date()
+    cond = compile_condition(f"{{fact: $unit.last_assessment, {op}: {{fact: $now}}}}")
+    now = datetime(NOW.year, NOW.month, NOW.day, hour)
+    expected = day < now.date() if op == "before" else day > now.date()
+    assert run(cond, {}, {"unit": {"last_assessment": day}}, now=now) is expected
+
+
+def _os_catalog(entries: list[tuple[str | None, list[int], str]]) -> Any:
+    from itaudit.profiles.model import Catalog
+    from itaudit.profiles.types import DATE, STRING
+
+    matches = []
+    rows = []
+    for edition, builds, end in entries:
+        conds: list[tuple[str, tuple[Any, ...]]] = [("os.build", tuple(builds))]
+        if edition is not None:
+            conds.append(("os.edition", (edition,)))
+        matches.append(tuple(conds))
+        rows.append({"name": f"{edition} {builds}", "end_of_support": end})
+    return Catalog(
+        "os",
+        "t",
+        {"name": STRING, "end_of_support": DATE},
+        tuple(rows),
+        tuple(matches),
+    )
+
+
+def compile_lookup(catalog: Any) -> Any:
+    problems: list[Problem] = []
+    node = ConditionParser("t.yaml", problems, {}, {"os": catalog}, NAMESPACES).parse(
+        loads_yaml("{lookup: {catalog: os, field: end_of_support}, before: 2100-01-01}", "t.yaml"),
+        1,
+    )
+    assert not problems, problems
+    return Compiler({}, {"os": catalog}).node(node)
+
+
+ENTRY = st.tuples(
+    st.one_of(st.none(), st.sampled_from(["Enterprise", "Professional"])),
+    st.lists(st.sampled_from([19045, 22631, 26100, 26200]), min_size=1, max_size=2),
+    st.sampled_from(["2025-10-14", "2026-10-13", "2027-10-12"]),
+)
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(ENTRY, min_size=1, max_size=5),
+    st.one_of(st.none(), st.sampled_from([19045, 22631, 26100, 26200, 9600])),
+    st.one_of(st.none(), st.sampled_from(["Enterprise", "Professional", "Core"])),
+)
+def test_lookup_takes_the_first_entry_that_matches(
+    entries: list[tuple[str | None, list[int], str]], build: int | None, edition: str | None
+) -> None:
+    cond = compile_lookup(_os_catalog(entries))
+    # Reference: the entries in order. An entry a reported fact rules out is skipped; one
+    # that depends on a fact not reported makes the answer unknown; none at all: no match.
+    state, value = "nomatch", NO_MATCH
+    for ed, builds, end in entries:
+        checks = [None if build is None else build in builds]
+        if ed is not None:
+            checks.append(None if edition is None else edition == ed)
+        if False in checks:
+            continue
+        state, value = ("found", end) if all(checks) else ("unknown", None)
+        break
+    ctx = Ctx({"os": {"build": build, "edition": edition}}, {}, NOW)
+    assert cond(ctx, None) is (True if state == "found" else None)
+    ((_leaf, recorded, _outcome),) = ctx.trace
+    assert (str(recorded) if recorded is not None else None) == value

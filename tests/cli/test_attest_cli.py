@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -107,6 +108,10 @@ def test_recording_twice_is_not_duplicated(run_cli, workspace: Workspace) -> Non
             "--expires 2026-01-01 is before --date 2026-03-02",
         ),
         (("L1-MGT-01", "--unit", "ho", "--file", "/nonexistent/qd.pdf"), "cannot read"),
+        (
+            ("L1-MGT-08", "--host", "HO-PC-001"),
+            "L1-MGT-08 applies to server; HO-PC-001 is a workstation",
+        ),
     ],
     ids=[
         "unknown-rule",
@@ -116,6 +121,7 @@ def test_recording_twice_is_not_duplicated(run_cli, workspace: Workspace) -> Non
         "no-target",
         "expiry-before-date",
         "missing-file",
+        "server-rule-on-a-workstation",
     ],
 )
 def test_attest_usage_errors_exit_2(run_cli, workspace: Workspace, args, message) -> None:
@@ -149,3 +155,78 @@ def test_missing_reference_is_a_usage_error(run_cli, workspace: Workspace) -> No
     )
     assert result.returncode == 2
     assert "Missing option '--ref'" in result.stderr
+
+
+def test_evidence_dated_in_the_future_is_refused(run_cli, workspace: Workspace) -> None:
+    ahead = (datetime.now(UTC) + timedelta(days=40)).date().isoformat()
+    result = run_cli(
+        "attest",
+        "L1-MGT-01",
+        "--unit",
+        "ho",
+        "--ref",
+        "X",
+        "--date",
+        ahead,
+        "-w",
+        str(workspace.root),
+    )
+    assert result.returncode == 2
+    assert f"--date {ahead} is after today" in result.stderr
+    listed = run_cli("attest", "list", "-f", "json", "-w", str(workspace.root))
+    assert json.loads(listed.stdout) == []
+
+
+def test_mistyped_subcommand_is_not_taken_for_a_rule(run_cli, workspace: Workspace) -> None:
+    result = run_cli("attest", "lst", "-w", str(workspace.root))
+    assert result.returncode == 2
+    assert "No such command 'lst'" in result.stderr
+    assert "--ref" not in result.stderr
+
+
+def test_rule_id_in_lower_case_is_accepted(run_cli, workspace: Workspace) -> None:
+    result = run_cli(
+        "attest",
+        "l1-mgt-02",
+        "--unit",
+        "ho",
+        "--ref",
+        "QĐ 9",
+        "--date",
+        "2026-01-05",
+        "-w",
+        str(workspace.root),
+    )
+    assert result.returncode == 0, result.output
+    assert "L1-MGT-02 for ho: recorded" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--unit", "hq"), "unknown unit 'hq'"),
+        (("--rule", "L1-MGT-9"), "no attestation rule 'L1-MGT-9'"),
+        (("--rule", "L1-AV-01"), "no attestation rule 'L1-AV-01'"),
+    ],
+    ids=["unknown-unit", "unknown-rule", "automated-rule"],
+)
+def test_list_filters_that_match_nothing_known_exit_2(
+    run_cli, workspace: Workspace, args, message
+) -> None:
+    result = run_cli("attest", "list", *args, "-w", str(workspace.root))
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_unit_list_includes_its_machines_attestations(run_cli, workspace: Workspace) -> None:
+    ws = ("-w", str(workspace.root))
+    unit_rule = ("L1-MGT-02", "--unit", "ho", "--ref", "QĐ 9", "--date", "2026-01-05")
+    server = ("L1-MGT-08", "--host", "HO-SRV-002", "--ref", "NK 1", "--date", "2026-01-06")
+    other = ("L1-MGT-08", "--host", "DVVL-SRV-001", "--ref", "NK 2", "--date", "2026-01-06")
+    for args in (unit_rule, server, other):
+        assert run_cli("attest", *args, *ws).returncode == 0
+    listed = json.loads(run_cli("attest", "list", "--unit", "ho", "-f", "json", *ws).stdout)
+    assert sorted((r["rule_id"], r["target"]) for r in listed) == [
+        ("L1-MGT-02", "ho"),
+        ("L1-MGT-08", "HO-SRV-002"),
+    ]

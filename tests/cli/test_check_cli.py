@@ -39,6 +39,16 @@ def test_check_prints_a_row_per_unit_and_exits_1_on_high_failures(run_cli, demo_
     assert rows[0] == "ho" and len(rows) == 12 and "nghiatrang" in rows
     assert "failed rule result(s) at or above 'high'" in result.stderr
     assert "Expired: 1 waiver(s), 2 attestation(s)" in result.stdout
+    # Each expired waiver and attestation is named, with where to renew it.
+    assert (
+        "  waiver L1-AUTORUN-01 for BTXH2-PC-005 expired on 2026-06-30 (88/QĐ-TTBTXH2"
+        in result.stdout
+    )
+    assert "btxh2.yaml:" in result.stdout
+    named = [
+        ln.split()[1:4] for ln in result.stdout.splitlines() if ln.startswith("  attestation ")
+    ]
+    assert named == [["L1-MGT-01", "for", "nghiatrang"], ["L1-MGT-06", "for", "dvvl"]]
     assert "Check run" in result.stdout
 
 
@@ -63,6 +73,10 @@ def test_json_has_the_same_numbers_as_the_table(run_cli, demo_ws) -> None:
     assert unit_rules == f"{ur['passed']}/{ur['passed'] + ur['failed'] + ur['errors']}"
     assert data["units"][0]["unit"] == "ho"
     assert data["failed_at_or_above"] > 0 and data["fail_on"] == "high"
+    assert [(w["rule"], w["target"], w["expires"]) for w in data["expired"]["waivers"]] == [
+        ("L1-AUTORUN-01", "BTXH2-PC-005", "2026-06-30")
+    ]
+    assert len(data["expired"]["attestations"]) == data["expired_attestations"] == 2
 
 
 def test_clean_machine_exits_0(run_cli, demo_ws) -> None:
@@ -86,6 +100,18 @@ def test_show_failures_lists_evidence(run_cli, demo_ws) -> None:
     assert "L1-LOCK-01" in line and "3600" in line
 
 
+def test_show_failures_keeps_the_deciding_value(run_cli, demo_ws) -> None:
+    # L1-AV-03's condition is long: the stale product's name must not be cut off,
+    # and the test that held (an active product exists) is not what failed.
+    result = run_cli(
+        "check", "--unit", "btxh1", "--show-failures", "--now", NOW, "-w", str(demo_ws)
+    )
+    line = next(ln for ln in result.stdout.splitlines() if "L1-AV-03" in ln)
+    assert "BTXH1-PC004" in line
+    assert "= 1 (Bkav Endpoint); required = 0: not met" in line
+    assert ": met" not in line.replace("not met", "")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -94,8 +120,9 @@ def test_show_failures_lists_evidence(run_cli, demo_ws) -> None:
         (("--now", "yesterday"), "--now 'yesterday' is not a date"),
         (("--host", "NOPE-PC"), "no machine 'NOPE-PC'"),
         (("--fail-on", "severe"), "Invalid value for '--fail-on'"),
+        (("--host", "HO-PC020", "--unit", "dvvl"), "'HO-PC020' belongs to unit ho, not dvvl"),
     ],
-    ids=["unit", "framework", "now", "host", "fail-on"],
+    ids=["unit", "framework", "now", "host", "fail-on", "host-outside-unit"],
 )
 def test_usage_errors_exit_2(run_cli, demo_ws, args, message) -> None:
     result = run_cli("check", *args, "-w", str(demo_ws))

@@ -103,6 +103,19 @@ def test_validate_a_single_file_beside_the_workspace_profiles(
     assert f"{extra}:4: max_seconds: 99999 is above the maximum 3600" in result.stdout
 
 
+def test_validating_a_folder_without_profiles_exits_2(
+    run_cli, workspace: Workspace, tmp_path
+) -> None:
+    # `itaudit profiles validate inventory` (a slip of the finger) must not report 0 errors.
+    empty = tmp_path / "not-profiles"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x", encoding="utf-8")
+    result = run_cli("profiles", "validate", str(empty), "-w", str(workspace.root))
+    assert result.returncode == 2
+    assert f"{empty}: no profile here" in result.stdout
+    assert "0 error(s)" not in result.stdout
+
+
 def test_check_refuses_broken_profiles_with_exit_2(run_cli, workspace: Workspace) -> None:
     edit(workspace.profiles / "level1.yaml", "severity: critical", "severity: severe")
     result = run_cli("check", "-w", str(workspace.root))

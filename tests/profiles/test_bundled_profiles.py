@@ -130,3 +130,16 @@ def test_subordinate_units_disable_the_drill_rule_with_a_reason(bundled) -> None
     dvvl = bundled.profile("dvvl").get("L1-MGT-07")
     assert dvvl.disabled is not None and "Tổ ứng cứu sự cố" in dvvl.disabled.reason
     assert bundled.profile("ho").get("L1-MGT-07").disabled is None
+
+
+def test_rules_cite_both_legal_regimes_alike(bundled) -> None:
+    # Decree 331/2026 keeps Circular 12/2022's groups in new wording: a rule citing
+    # one regime and not the other would vanish when the active framework changes.
+    old, new = "circular-12-2022", "decree-331-2026"
+    for rule in bundled.rules().values():
+        cites = set(rule.references)
+        assert (old in cites) == (new in cites), f"{rule.id} cites only one regime"
+        if rule.id.startswith("L1-SECRET-"):
+            # Law 29/2018 on state secrets holds under both regimes.
+            assert rule.references.get("law-29-2018") == ("5.5",), rule.id
+            assert not cites & {old, new}, rule.id

@@ -224,6 +224,51 @@ def test_rule_citing_a_clause_the_framework_lacks(profile_dir) -> None:
     )
 
 
+def test_clause_that_does_not_list_its_rule_names_its_own_framework_file(profile_dir) -> None:
+    profile_dir(
+        "base",
+        profile_dir.base.replace(
+            "    severity: high\n", "    severity: high\n    references: {fw: ['1.1']}\n"
+        ),
+    )
+    fw = profile_dir(
+        "fw",
+        "framework: fw\ntitle: {vi: K, en: F}\nsource: t\nrequirements:\n"
+        "  - {id: '1.1', title: {vi: M, en: O}, rules: []}\n",
+        "frameworks",
+    )
+    # A second framework, loaded after fw: the message must not name it.
+    profile_dir(
+        "zz",
+        "framework: zz\ntitle: {vi: K, en: F}\nsource: t\nrequirements:\n"
+        "  - {id: '2.1', title: {vi: M, en: O}, rules: []}\n",
+        "frameworks",
+    )
+    found = errors(profile_dir.root)
+    assert [f for f in found if "does not list" in f] == [
+        f"{fw}:5: rules: requirement 1.1 does not list T-SMB-01, which cites it "
+        f"({profile_dir.root / 'base.yaml'}:{_rule_line(profile_dir.root / 'base.yaml', 'T-SMB-01')})"
+    ]
+
+
+def _rule_line(path, rule_id: str) -> int:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(i for i, line in enumerate(lines, 1) if f"id: {rule_id}" in line)
+
+
+def test_a_folder_without_any_profile_is_an_error(profile_dir) -> None:
+    profile_dir(
+        "fw",
+        "framework: fw\ntitle: {vi: K, en: F}\nsource: t\nrequirements:\n"
+        "  - {id: '1.1', title: {vi: M, en: O}, rules: []}\n",
+        "frameworks",
+    )
+    assert errors(profile_dir.root) == [
+        f"{profile_dir.root}: no profile here (expected level1.yaml and units/<unit>.yaml: "
+        "see docs/profiles.md)"
+    ]
+
+
 def test_redefining_an_inherited_rule_is_an_error(profile_dir) -> None:
     profile_dir("base", profile_dir.base)
     path = profile_dir(
@@ -298,3 +343,33 @@ def test_problem_sentence_is_bilingual_and_located(profile_dir) -> None:
     assert ps is not None
     problem = ps.rules()["T-SMB-01"].problem
     assert problem is not None and (problem.vi, problem.en) == ("SMBv1 đang bật.", "SMBv1 is on.")
+
+
+def test_advisory_mistakes_name_file_and_line(profile_dir, tmp_path) -> None:
+    profile_dir("base", profile_dir.base)
+    folder = tmp_path / "inventory" / "advisories"
+    folder.mkdir(parents=True)
+    path = folder / "2026-12.yaml"
+    path.write_text(
+        "id: MS-2026-12\n"
+        "title_vi: Cảnh báo\n"
+        "title_en: Advisory\n"
+        "published: 2026-12-08\n"
+        "severity: critical\n"
+        "updates:\n"
+        "  - kb: 5073001\n"
+        "    builds: [26200]\n"
+        "  - kb: KB5073002\n"
+        "    builds: 26100\n"
+        "  - kb: KB5073003\n"
+        "    builds: [26100]\n"
+        "    severity: urgent\n",
+        encoding="utf-8",
+    )
+    ps, problems = validate_profiles(profile_dir.root, tmp_path / "inventory")
+    assert ps is None
+    assert [str(p) for p in problems if p.severity == "error"] == [
+        f"{path}:7: kb: '5073001' is not a KB number such as KB5072033",
+        f"{path}:10: builds: 26100 is not a list of OS builds such as [26100]",
+        f"{path}:13: severity: must be one of critical, high, medium, low",
+    ]
