@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import gc
 import json
+import re
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -39,6 +43,7 @@ class _ProgressPrinter:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.shown = False
+        self.open_line = False  # a terminal line being rewritten, not yet ended
 
     def started(self, command: list[str]) -> None:
         click.echo(
@@ -61,11 +66,18 @@ class _ProgressPrinter:
         now = time.monotonic()
         if self.tty:
             click.echo("\r" + text.ljust(78), err=True, nl=p.phase == "done")
+            self.open_line = p.phase != "done"
         elif p.phase == "done" or not self.shown or now - self.last >= self.PIPE_EVERY:
             click.echo(text, err=True)
         else:
             return
         self.last, self.shown = now, True
+
+    def end_line(self) -> None:
+        """End the updating line, so that a message after an interruption starts on its own."""
+        if self.open_line:
+            click.echo("", err=True)
+            self.open_line = False
 
 
 def _header(outcome: Any, lang: str) -> str:
@@ -154,6 +166,81 @@ def _print_table(outcome: Any, lang: str) -> None:
         else:
             for line in diff_lines(outcome.diff, lang):
                 click.echo(line)
+
+
+_STORE_SCHEME = re.compile(r"^(sqlite|postgres|postgresql)(\+[A-Za-z0-9_]+)?://(.*)$", re.DOTALL)
+
+
+def _check_store_url(url: str) -> None:
+    """A store URL that cannot work is a usage error before nmap starts; the store itself
+    is opened (and its reachability known) only while nmap runs."""
+    from itaudit.errors import UsageError
+
+    m = _STORE_SCHEME.match(url)
+    if m is None:
+        scheme = url.partition(":")[0][:20]
+        raise UsageError(
+            f"--store: {scheme!r} is not a store URL; use sqlite:///FILE or "
+            "postgresql://USER@HOST/DB"
+        )
+    if m.group(1) == "sqlite" and m.group(3) in ("", "/", "/:memory:"):
+        raise UsageError("--store: an SQLite store needs a file: sqlite:///path/to/itaudit.db")
+
+
+def _stop_on_signals() -> Callable[[], None]:
+    """SIGTERM (`kill`, a timeout) and SIGHUP (the terminal closed) end a scan as Ctrl-C
+    does: nmap is stopped and the scan recorded as failed. Returns what restores them."""
+
+    def interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    before = {}
+    # Handlers can only be set from the main thread (a command run in a thread keeps its own).
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                before[number] = signal.signal(number, interrupt)
+
+    def restore() -> None:
+        for number, handler in before.items():
+            signal.signal(number, handler)
+
+    return restore
+
+
+def _interrupted(running: bool, done: int, lang: str) -> str:
+    """What Ctrl-C stopped, and what of it is kept."""
+    vi = lang == "vi"
+    if running:
+        text = (
+            "đã dừng theo yêu cầu; lần quét đang chạy được ghi là thất bại (failed)"
+            if vi
+            else "interrupted; the running scan is recorded as failed"
+        )
+    else:
+        text = "đã dừng theo yêu cầu" if vi else "interrupted"
+        if not done:
+            text += "; chưa quét gì" if vi else "; nothing was scanned"
+    if done:
+        text += (
+            f"; {done} lần quét trước đó đã xong và đã lưu"
+            if vi
+            else f"; {done} earlier scan(s) complete and stored"
+        )
+    return text
+
+
+def _emit_json(outcomes: list[Any], fmt: str, lang: str) -> None:
+    if fmt == Format.JSON and outcomes:
+        click.echo(
+            json.dumps(
+                {"scans": [_as_json(o, lang) for o in outcomes]},
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
 
 
 def _as_json(outcome: Any, lang: str) -> dict[str, Any]:
@@ -261,61 +348,66 @@ def scan(
     \b
     Exit status: 0 scanned, 1 a forbidden device is on the LAN, 2 bad
     targets or options (nmap is not started), 3 nmap missing or failed,
-    store unreachable, 130 interrupted (Ctrl-C; recorded as a failed scan).
+    store unreachable, 130 interrupted (Ctrl-C or SIGTERM: nmap is stopped,
+    the scan recorded as failed).
     """
+    from itaudit.errors import ItauditError
     from itaudit.org.load import ORG_FILE
     from itaudit.scan.nmap_runner import ROOT_ADDS, find_nmap, is_privileged
     from itaudit.scan.ports import workspace_catalogue
     from itaudit.scan.run import ScanRequest, execute, plan_scans
 
-    org = env.org() if (env.workspace.inventory / ORG_FILE).is_file() else None
-    catalogue = workspace_catalogue(
-        env.workspace.profiles, {u.id for u in org.units} if org else None
-    )
-    privileged = is_privileged()
-    request = ScanRequest(targets, unit, ports, timing, yes_large, diff)
-    plans = plan_scans(request, org, catalogue, privileged)
-    nmap_path = find_nmap()
+    vi = lang == "vi"
+    outcomes: list[Any] = []
     printer = _ProgressPrinter(lang)
-    outcomes = []
-    for i, plan in enumerate(plans):
-        if len(plans) > 1:
-            click.echo(
-                f"[{i + 1}/{len(plans)}] "
-                + (f"đơn vị {plan.unit.id}" if lang == "vi" else f"unit {plan.unit.id}"),
-                err=True,
-            )
-        try:
-            outcome = execute(
-                plan,
-                nmap_path=nmap_path,
-                open_store=env.store,
-                org=org,
-                want_diff=diff,
-                on_progress=printer,
-                on_started=printer.started,
-            )
-        except KeyboardInterrupt:
-            raise CommandFailed(
-                "đã dừng theo yêu cầu; lần quét được ghi là thất bại (failed)"
-                if lang == "vi"
-                else "interrupted; the scan is recorded as failed",
-                EXIT_INTERRUPTED,
-            ) from None
-        outcomes.append(outcome)
-        if fmt == Format.TABLE:
-            if i:
-                click.echo("")
-            _print_table(outcome, lang)
-    if fmt == Format.JSON:
-        click.echo(
-            json.dumps(
-                {"scans": [_as_json(o, lang) for o in outcomes]},
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
+    running = False
+    restore = _stop_on_signals()
+    try:
+        org = env.org() if (env.workspace.inventory / ORG_FILE).is_file() else None
+        catalogue = workspace_catalogue(
+            env.workspace.profiles, {u.id for u in org.units} if org else None
         )
+        privileged = is_privileged()
+        request = ScanRequest(targets, unit, ports, timing, yes_large, diff)
+        plans = plan_scans(request, org, catalogue, privileged)
+        _check_store_url(env.store_url)
+        nmap_path = find_nmap()
+        for i, plan in enumerate(plans):
+            if len(plans) > 1 and plan.unit is not None:
+                click.echo(
+                    f"[{i + 1}/{len(plans)}] "
+                    + (f"đơn vị {plan.unit.id}" if vi else f"unit {plan.unit.id}"),
+                    err=True,
+                )
+            running = True
+            try:
+                outcome = execute(
+                    plan,
+                    nmap_path=nmap_path,
+                    open_store=env.store,
+                    org=org,
+                    want_diff=diff,
+                    on_progress=printer,
+                    on_started=printer.started,
+                )
+            finally:
+                printer.end_line()
+            running = False
+            outcomes.append(outcome)
+            if fmt == Format.TABLE:
+                if i:
+                    click.echo("")
+                _print_table(outcome, lang)
+    except KeyboardInterrupt:
+        _emit_json(outcomes, fmt, lang)
+        raise CommandFailed(_interrupted(running, len(outcomes), lang), EXIT_INTERRUPTED) from None
+    except ItauditError:
+        # The scans of earlier units are stored; JSON readers get them too.
+        _emit_json(outcomes, fmt, lang)
+        raise
+    finally:
+        restore()
+    _emit_json(outcomes, fmt, lang)
     if not privileged:
         click.echo(
             (

@@ -179,10 +179,10 @@ def simulate_unit(
     # Reporting machines that are not in the register (DESKTOP-7F3K2QJ).
     for host in hosts:
         if host.unit == unit.id and not host.asset_tag:
-            address = _v4(host)
+            found = _v4(host)
             mac = sorted(host.macs)[0] if host.macs else None
-            if address and unit.contains(address):
-                add(Observation(address, mac, _vendor(mac)))
+            if found and unit.contains(found):
+                add(Observation(found, mac, _vendor(mac)))
     for plant in planted:
         if plant.unit == unit.id and plant.kind == "unknown_device":
             assert plant.address and plant.mac

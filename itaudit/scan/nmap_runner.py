@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import platform
+import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from collections.abc import Callable
@@ -29,12 +32,14 @@ if TYPE_CHECKING:
     from itaudit.scan.records import Observation
 
 STATS_EVERY = "1s"
+TICK = 1.0  # seconds between progress updates when nmap says nothing
 MAX_NAMES = 8
 MAX_STDERR = 4000
 # Above this many networks, targets go to nmap in a file (-iL), not on the command line.
 _MAX_ARGV_TARGETS = 200
 _WINDOWS_PATHS = (r"C:\Program Files (x86)\Nmap\nmap.exe", r"C:\Program Files\Nmap\nmap.exe")
 _CAP_NET_RAW = 13
+_PR_SET_PDEATHSIG = 1
 
 ROOT_ADDS = {
     "en": "Run as root (sudo itaudit scan ..., or as an administrator on Windows) to add: MAC "
@@ -304,25 +309,51 @@ class NmapScan:
                 encoding="utf-8",
                 errors="replace",
                 bufsize=1,
+                preexec_fn=_end_with_parent(),
             )
         except OSError as exc:
             self.close()
             raise NmapMissing(
                 f"cannot run {self.nmap_path}: {exc.strerror}; {install_hint()}"
             ) from exc
-        import nmap
-
-        # python-nmap runs `nmap -V` here, while the scan itself is already running.
         try:
-            self._scanner = nmap.PortScanner(nmap_search_path=(self.nmap_path,))
-        except nmap.PortScannerError:
-            self._scanner = None
+            import nmap
+
+            # python-nmap runs `nmap -V` here, while the scan itself is already running.
+            try:
+                self._scanner = nmap.PortScanner(nmap_search_path=(self.nmap_path,))
+            except nmap.PortScannerError:
+                self._scanner = None
+        except BaseException:
+            # Ctrl-C right after nmap started: never leave it scanning on its own.
+            self.stop()
+            self.close()
+            raise
 
     def wait(self, on_progress: Callable[[Progress], None] | None = None) -> NmapOutput:
         """Follow nmap to its end; NmapFailed when it fails."""
         assert self._proc is not None and self._proc.stdout is not None and self._dir is not None
         parser = ProgressParser(self.total, self.started)
-        for line in self._proc.stdout:
+        lines: queue.Queue[str | None] = queue.Queue()
+        stdout = self._proc.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+            lines.put(None)
+
+        # nmap prints its statistics only between probes: at -T0/-T1 that can be minutes
+        # apart. A reader thread lets the elapsed time move on every TICK meanwhile.
+        threading.Thread(target=pump, name="nmap-stdout", daemon=True).start()
+        while True:
+            try:
+                line = lines.get(timeout=TICK)
+            except queue.Empty:
+                if on_progress is not None:
+                    on_progress(parser.snapshot())
+                continue
+            if line is None:
+                break
             progress = parser.feed(line)
             if progress is not None and on_progress is not None:
                 on_progress(progress)
@@ -335,12 +366,16 @@ class NmapScan:
             raise NmapFailed(f"nmap failed (exit {code}): {_tail(stderr) or 'no message'}")
         import nmap
 
-        scanner = self._scanner or nmap.PortScanner(nmap_search_path=(self.nmap_path,))
         try:
+            scanner = self._scanner or nmap.PortScanner(nmap_search_path=(self.nmap_path,))
             xml = xml_path.read_text(encoding="utf-8", errors="replace")
             result = scanner.analyse_nmap_xml_scan(xml)
-        except (OSError, nmap.PortScannerError) as exc:
-            raise NmapFailed(f"cannot read nmap's result: {str(exc)[:300]}") from exc
+        except Exception as exc:  # python-nmap fails in many ways on output it cannot read
+            detail = str(exc)[:300] or type(exc).__name__
+            raise NmapFailed(
+                f"cannot read nmap's result ({self.nmap_path}): {detail}"
+                + (f"; nmap said: {_tail(stderr)}" if stderr else "")
+            ) from exc
         version = ".".join(str(x) for x in scanner.nmap_version()) or None
         observations, local = observations_from(result)
         stats = result["nmap"]["scanstats"]
@@ -375,6 +410,27 @@ class NmapScan:
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+
+
+def _end_with_parent() -> Callable[[], None] | None:
+    """On Linux, what makes nmap get SIGTERM when itaudit dies, even of SIGKILL: an
+    nmap left on its own would go on scanning with nobody to stop it."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # itaudit died before prctl took effect
+            os._exit(1)
+
+    return in_child
 
 
 def _tail(text: str) -> str:

@@ -250,10 +250,12 @@ class _Index:
             hosts = self.host_by_mac.get(o.mac)
             if hosts:
                 host = self._latest(hosts)
-                return host, self._asset_of(host), "mac"
-            asset = self.asset_by_mac.get(o.mac)
-            if asset is not None:
-                return self.host_for_asset(asset), asset, "mac"
+                # A host its agent's report did not tie to the register is still the
+                # register entry with this MAC: the state-secret machine stays forbidden.
+                return host, self._asset_of(host) or self.asset_by_mac.get(o.mac), "mac"
+            by_mac = self.asset_by_mac.get(o.mac)
+            if by_mac is not None:
+                return self.host_for_asset(by_mac), by_mac, "mac"
         by_addr = self.host_by_addr.get(address, [])
         both = [h for h in by_addr if h.name_key in names]
         if both:
@@ -269,7 +271,7 @@ class _Index:
         assets = self.asset_by_ip.get(address, [])
         named = [a for a in assets if normalise_hostname(a.hostname) in names]
         method = "address+hostname" if named else "address"
-        asset = (named or assets or [None])[0]
+        asset = (named or assets)[0] if (named or assets) else None
         if asset is None:
             asset = next(
                 (self.asset_by_name[n] for n in sorted(names) if n in self.asset_by_name), None
@@ -291,7 +293,7 @@ def _device_findings(
     d: Device, unit: Unit | None, ports: dict[int, PortRisk], org: Organisation | None
 ) -> list[Finding]:
     o = d.observation
-    common = {
+    common: dict[str, Any] = {
         "address": o.address,
         "mac": o.mac,
         "asset_tag": d.asset.tag if d.asset else None,

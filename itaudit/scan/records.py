@@ -93,7 +93,7 @@ def save_scan(store: Store, scan: ScanRecord, observations: list[Observation]) -
 
 def insert_scan(conn: sa.Connection, scan: ScanRecord, observations: list[Observation]) -> int:
     """`save_scan` inside the caller's write transaction (to store more with it)."""
-    scan_id = conn.execute(
+    key = conn.execute(
         st.scans.insert().values(
             unit=scan.unit,
             targets=json.dumps(list(scan.targets)),
@@ -108,7 +108,9 @@ def insert_scan(conn: sa.Connection, scan: ScanRecord, observations: list[Observ
             hosts_up=sum(1 for o in observations if o.state == "up"),
             message=(scan.message or None) and scan.message[:1024],
         )
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert key is not None
+    scan_id = int(key[0])
     if observations:
         conn.execute(st.scan_observations.insert(), [_obs_row(scan_id, o) for o in observations])
     return scan_id

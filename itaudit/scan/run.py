@@ -8,6 +8,7 @@ happens while nmap scans, and costs nothing in wall time.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import os
 from collections.abc import Callable
@@ -102,6 +103,13 @@ def _infer_unit(targets: TargetSet, org: Organisation | None) -> tuple[Unit | No
     return None, "the targets are outside every unit's subnets: no missing devices are listed"
 
 
+def _unknown_unit(given: str, ids: list[str]) -> str:
+    by_lower = {i.lower(): i for i in ids}
+    close = difflib.get_close_matches(given.lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
+    return f"unknown unit {given!r}{hint}; units of organization.yaml: {', '.join(ids)}"
+
+
 def plan_scans(
     request: ScanRequest,
     org: Organisation | None,
@@ -115,9 +123,7 @@ def plan_scans(
             raise UsageError(f"--unit {request.unit}: no organization.yaml in this workspace")
         unit = org.unit(request.unit)
         if unit is None:
-            raise UsageError(
-                f"unknown unit {request.unit!r}; units: {', '.join(u.id for u in org.units)}"
-            )
+            raise UsageError(_unknown_unit(request.unit, [u.id for u in org.units]))
     jobs: list[tuple[Unit | None, TargetSet, str | None]] = []
     if request.targets:
         targets = parse_targets(request.targets, yes_large=request.yes_large)
@@ -131,11 +137,14 @@ def plan_scans(
                 "no targets: give addresses, ranges or networks to scan, or create the "
                 "workspace's organization.yaml (itaudit init) so each unit's subnets are used"
             )
-        for u in [unit] if unit is not None else list(org.units):
-            subnets = [str(n) for n in u.subnets if n.version == 4]
+        units: list[Unit] = [unit] if unit is not None else list(org.units)
+        for each in units:
+            subnets = [str(n) for n in each.subnets if n.version == 4]
             if not subnets:
-                raise TargetError(f"unit {u.id!r} has no IPv4 subnet in organization.yaml to scan")
-            jobs.append((u, parse_targets(subnets, yes_large=request.yes_large), None))
+                raise TargetError(
+                    f"unit {each.id!r} has no IPv4 subnet in organization.yaml to scan"
+                )
+            jobs.append((each, parse_targets(subnets, yes_large=request.yes_large), None))
     total = sum(t.addresses for _, t, _ in jobs)
     if total > LARGE_ADDRESSES and not request.yes_large:
         raise TargetError(
@@ -209,6 +218,37 @@ def record_for(
     )
 
 
+def _record_failure(
+    plan: PlannedScan,
+    started: datetime,
+    run_by: str,
+    exc: BaseException,
+    store: Store | None,
+    open_store: Callable[[], Store],
+) -> None:
+    """Store the scan as failed, with why; a store that cannot be reached is left alone
+    (its own error is the one the officer sees)."""
+    from itaudit.errors import StoreError
+    from itaudit.scan.records import save_scan
+
+    if store is None and isinstance(exc, StoreError):
+        return
+    reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+    record = record_for(
+        plan,
+        started,
+        utcnow(),
+        status="failed",
+        nmap_version=None,
+        run_by=run_by,
+        message=reason or type(exc).__name__,
+    )
+    try:
+        save_scan(store if store is not None else open_store(), record, [])
+    except Exception as err:  # the first error is the one to report
+        exc.add_note(f"the failed scan could not be recorded either: {err}")
+
+
 def execute(
     plan: PlannedScan,
     *,
@@ -219,66 +259,57 @@ def execute(
     on_progress: Callable[[Progress], None] | None = None,
     on_started: Callable[[list[str]], None] | None = None,
 ) -> ScanOutcome:
-    """Run one planned scan to its stored, reconciled result."""
+    """Run one planned scan to its stored, reconciled result.
+
+    Whatever stops it once nmap has started (Ctrl-C, nmap failing, the store)
+    stops nmap and, where the store can be reached, records the scan as failed
+    with the reason; a scan is never stored half reconciled.
+    """
     run_by = current_user()
     started = utcnow()
     scan = NmapScan(
         nmap_path, list(plan.arguments), plan.targets.nmap_targets(), plan.targets.addresses
     )
     scan.start()
+    store: Store | None = None
     try:
         if on_started is not None:
             on_started(scan.command)
         # While nmap runs: load the store stack, open the store, read what agents reported.
         from itaudit.scan.diff import diff_scans
         from itaudit.scan.reconcile import known_hosts, reconcile
-        from itaudit.scan.records import save_scan
         from itaudit.scan.results import load_scan, previous_scan_id, store_scan
 
         store = open_store()
         hosts = known_hosts(store)
         previous = previous_scan_id(store, plan.targets.key) if want_diff else None
-        try:
-            output = scan.wait(on_progress)
-        except BaseException as exc:
-            scan.stop()
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
-            save_scan(
-                store,
-                record_for(
-                    plan,
-                    started,
-                    utcnow(),
-                    status="failed",
-                    nmap_version=None,
-                    run_by=run_by,
-                    message=reason,
-                ),
-                [],
-            )
-            raise
+        output = scan.wait(on_progress)
+        result = reconcile(
+            output.observations,
+            unit=plan.unit,
+            targets=plan.targets,
+            org=org,
+            hosts=hosts,
+            ports=plan.risks,
+            local_addresses=output.local_addresses,
+        )
+        record = record_for(
+            plan,
+            started,
+            utcnow(),
+            status="complete",
+            nmap_version=output.nmap_version,
+            run_by=run_by,
+            message=output.warnings or None,
+        )
+        scan_id = store_scan(store, record, result)
+    except BaseException as exc:
+        scan.stop()
+        _record_failure(plan, started, run_by, exc, store, open_store)
+        raise
     finally:
         scan.stop()
         scan.close()
-    result = reconcile(
-        output.observations,
-        unit=plan.unit,
-        targets=plan.targets,
-        org=org,
-        hosts=hosts,
-        ports=plan.risks,
-        local_addresses=output.local_addresses,
-    )
-    record = record_for(
-        plan,
-        started,
-        utcnow(),
-        status="complete",
-        nmap_version=output.nmap_version,
-        run_by=run_by,
-        message=output.warnings or None,
-    )
-    scan_id = store_scan(store, record, result)
     diff = None
     if previous is not None:
         before = load_scan(store, previous)

@@ -102,6 +102,21 @@ def parse_target(text: str) -> Target:
         raise TargetError("an empty target was given: name an address, a range or a network")
     if len(raw) > MAX_TARGET_TEXT:
         raise TargetError(f"target {raw[:40]!r}...: too long to be an address, range or network")
+    if "," in raw:
+        raise TargetError(
+            f"target {raw!r}: separate several targets with spaces, not commas "
+            "(10.38.16.0/24 10.38.17.0/24)"
+        )
+    if re.match(r"^-+[A-Za-z]", raw):
+        raise TargetError(
+            f"target {raw!r} looks like an nmap option: itaudit chooses nmap's options "
+            "itself (see --ports and --timing); give addresses, ranges or networks"
+        )
+    if raw.startswith(("/", "-")) or raw.endswith(("/", "-")):
+        raise TargetError(
+            f"target {raw!r} is incomplete: write a range or network without spaces "
+            "(10.38.16.1-40, 10.38.16.0/24)"
+        )
     if "/" in raw:
         try:
             net = ipaddress.ip_network(raw, strict=False)

@@ -21,7 +21,7 @@ visits `lab`.
 | offsite | S.18 | LAB-SRV-001, registered as hosted off site; SSH | registered; off-LAN device, no port finding |
 | projector | S.19 | LAB-PRJ-001 | registered |
 | projector5 | S.20 | an Epson not in the register | unknown, likely a projector; register count |
-| outsider | S.200 | unknown, outside S.0/25 | unknown; outside the unit's subnets |
+| outsider | S.200 | unknown, outside S.0/25, a hostile DNS name | unknown; outside the unit's subnets |
 | (none) | S.30 | LAB-PC-030, registered, switched off | missing (register) |
 | (none) | S.31 | LAB-PC31, reports, not registered, switched off | missing (agent) |
 | (none) | - | LAB-PRJ-002, no fixed address, switched off | missing (register, whole unit scanned) |
@@ -53,8 +53,15 @@ HOSTS: list[tuple[str, int, str, tuple[int, ...]]] = [
     ("projector5", 20, "00:26:ab:1a:00:20", ()),
     ("outsider", 200, "00:14:22:1a:00:c8", ()),
 ]
+# A reverse-DNS name as hostile as a hosts file allows: markup, a terminal escape, too long.
+HOSTILE_NAME = "\x1b[2J<script>alert(1)</script>" + "x" * 300
 # Reverse-DNS names the scan sees (through the lab's /etc/hosts).
-DNS_NAMES = {"managed": "lab-pc10.lab.local", "renamed": "LAB-PC16", "stranger": "mystery"}
+DNS_NAMES = {
+    "managed": "lab-pc10.lab.local",
+    "renamed": "LAB-PC16",
+    "stranger": "mystery",
+    "outsider": HOSTILE_NAME,
+}
 
 
 @dataclass(frozen=True)

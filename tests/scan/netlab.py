@@ -5,7 +5,11 @@ first address (the scanning computer), and one namespace per test host joined
 to the bridge by a veth pair, with its own address, MAC and real TCP
 listeners. Names carry a random tag so runs never collide, and `close()`
 removes everything (listeners first, then namespaces, then the bridge), also
-when a test fails half-way.
+when a test fails half-way, and then checks that nothing of the lab is left.
+SIGTERM while a lab is up is turned into KeyboardInterrupt, so an interrupted
+run tears its lab down too. A lab whose process died without tearing it down
+(SIGKILL) is swept away by the next `Lab.start()` (see `sweep_stale`): the
+bridge carries its owner's pid and start time in its alias.
 
 Used by tests/scan (fixtures in conftest.py) and benchmarks/bench_scan.py.
 Needs root and iproute2; `unavailable()` says why a lab cannot be built here.
@@ -13,18 +17,28 @@ Needs root and iproute2; `unavailable()` says why a lab cannot be built here.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 import os
 import random
+import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Lab networks are /24s taken from this /16, one not in use on this machine.
 LAB_POOL = ipaddress.ip_network("10.213.0.0/16")
+# The bridge's alias: who owns the lab (pid and process start time, against pid reuse).
+_OWNER = "itaudit-netlab pid={pid} start={start}"
+_OWNER_RE = re.compile(r"^itaudit-netlab pid=(\d+) start=(\d+)$")
+_TAG_RE = re.compile(r"^iab([0-9a-f]{6})$")
 
 _LISTENER = r"""
 import socket, sys
@@ -48,6 +62,98 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if check and proc.returncode != 0:
         raise LabError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
     return proc
+
+
+def _process_start(pid: int) -> int | None:
+    """The start time of process `pid` (clock ticks since boot), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count fields after its closing ")".
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def _json(*args: str) -> list[dict[str, Any]]:
+    out = _ip("-j", *args, check=False).stdout.strip()
+    return json.loads(out) if out else []
+
+
+def lab_leftovers(tag: str | None = None) -> list[str]:
+    """Namespaces and links of labs (of the lab `tag`, or of any lab) that exist now."""
+    ns_prefix = f"ia-{tag}-" if tag else "ia-"
+    link_re = re.compile(rf"^ia[bvp]{tag}" if tag else r"^ia[bvp][0-9a-f]{6}")
+    found = [
+        f"netns {n['name']}" for n in _json("netns", "list") if n["name"].startswith(ns_prefix)
+    ]
+    found += [f"link {x['ifname']}" for x in _json("link", "show") if link_re.match(x["ifname"])]
+    return found
+
+
+def _remove_namespace(name: str) -> None:
+    # Processes left inside (listeners of a killed run) would keep it alive unnamed.
+    pids = _ip("netns", "pids", name, check=False).stdout.split()
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
+    _ip("netns", "del", name, check=False)
+
+
+def sweep_stale() -> list[str]:
+    """Remove labs whose owning process is gone (a run killed with SIGKILL); return their tags."""
+    live: set[str] = set()
+    stale: set[str] = set()
+    for link in _json("link", "show", "type", "bridge"):
+        m = _TAG_RE.match(link["ifname"])
+        if not m:
+            continue
+        owner = _OWNER_RE.match(link.get("ifalias", ""))
+        if owner and _process_start(int(owner.group(1))) == int(owner.group(2)):
+            live.add(m.group(1))
+        else:
+            stale.add(m.group(1))
+    # Namespaces whose bridge is gone belong to a dead lab too: a lab makes its
+    # bridge before its namespaces and removes it after them.
+    for ns in _json("netns", "list"):
+        m = re.match(r"^ia-([0-9a-f]{6})-", ns["name"])
+        if m and m.group(1) not in live:
+            stale.add(m.group(1))
+    for tag in sorted(stale):
+        for ns in _json("netns", "list"):
+            if ns["name"].startswith(f"ia-{tag}-"):
+                _remove_namespace(ns["name"])
+        for link in _json("link", "show"):
+            if re.match(rf"^iav{tag}\d", link["ifname"]):
+                _ip("link", "del", link["ifname"], check=False)
+        _ip("link", "del", f"iab{tag}", check=False)
+    return sorted(stale)
+
+
+_sigterm_users = 0
+_sigterm_before: Any = None
+
+
+def _interrupt(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _catch_sigterm() -> bool:
+    """While a lab is up, SIGTERM (a CI timeout, `kill`) becomes KeyboardInterrupt, which
+    pytest and `with Lab()` answer by tearing the lab down. False when it cannot be set."""
+    global _sigterm_users, _sigterm_before
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if _sigterm_users == 0:
+        _sigterm_before = signal.signal(signal.SIGTERM, _interrupt)
+    _sigterm_users += 1
+    return True
+
+
+def _release_sigterm() -> None:
+    global _sigterm_users
+    _sigterm_users -= 1
+    if _sigterm_users == 0:
+        signal.signal(signal.SIGTERM, _sigterm_before)
 
 
 def unavailable() -> str | None:
@@ -112,9 +218,14 @@ class Lab:
         self.hosts: dict[str, LabHost] = {}
         self._count = 0
         self._bridge_made = False
+        self._catching = False
 
     def __enter__(self) -> Lab:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,8 +235,12 @@ class Lab:
         return str(self.network.network_address + host_number)
 
     def start(self) -> None:
+        sweep_stale()
+        self._catching = _catch_sigterm()
         _ip("link", "add", self.bridge, "type", "bridge")
         self._bridge_made = True
+        owner = _OWNER.format(pid=os.getpid(), start=_process_start(os.getpid()))
+        _ip("link", "set", "dev", self.bridge, "alias", owner)
         _ip("addr", "add", f"{self.gateway}/{self.network.prefixlen}", "dev", self.bridge)
         _ip("link", "set", self.bridge, "up")
 
@@ -179,7 +294,7 @@ class Lab:
         for proc in host.listeners.values():
             _end(proc)
         # Deleting the namespace deletes its veth end, and so the pair.
-        _ip("netns", "del", host.namespace, check=False)
+        _remove_namespace(host.namespace)
         _ip("link", "del", host.veth, check=False)
 
     def hosts_file(self, path: Path, names: dict[str, str]) -> Path:
@@ -199,6 +314,10 @@ class Lab:
         if self._bridge_made:
             _ip("link", "del", self.bridge, check=False)
             self._bridge_made = False
+        if self._catching:
+            _release_sigterm()
+            self._catching = False
+        problems += lab_leftovers(self.tag)
         if problems:
             raise LabError("lab teardown: " + "; ".join(problems))
 

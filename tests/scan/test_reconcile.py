@@ -230,3 +230,12 @@ def test_every_finding_kind_has_wording(lang):
 
     for kind in KINDS:
         assert finding_message(Finding(kind, "low"), lang) != kind
+
+
+def test_a_reporting_host_not_tied_to_the_register_is_still_forbidden_by_its_mac():
+    # The agent's report matched no register entry (another host name, no serial),
+    # but the MAC the scan sees is the state-secret machine's.
+    secret = Asset("PC-S", "workstation", "u", mac="00:14:22:00:00:05", secret=True)
+    h = _host(1, "RENAMED-PC", macs={"00:14:22:00:00:05"}, tag=None)
+    d = _run([Observation("10.50.0.5", mac="00:14:22:00:00:05")], _org(secret), [h]).devices[0]
+    assert (d.bucket, d.asset.tag, d.host.id, d.matched_by) == ("forbidden", "PC-S", 1, "mac")

@@ -7,6 +7,7 @@ never started, not only that the command failed.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
@@ -47,7 +48,7 @@ def _scans_stored(workspace) -> int:
         (["10.38.16.9-3"], "the range ends before it starts"),
         (["10.0.0.0/15"], "more than a /16"),
         (["10.1.0.0/16", "10.2.0.0/16"], "131,072 addresses together"),
-        (["--", "-iL"], "not an IPv4 address"),
+        (["--", "-iL"], "looks like an nmap option"),
     ],
 )
 def test_bad_targets_exit_2_without_starting_nmap(run_cli, workspace, recorder, targets, message):
@@ -142,3 +143,79 @@ def test_a_failing_nmap_exits_3_and_the_failed_scan_is_recorded(run_cli, workspa
     with sqlite3.connect(workspace.inventory / "itaudit.db") as conn:
         rows = conn.execute("SELECT status, message, unit FROM scans").fetchall()
     assert rows == [("failed", "nmap failed (exit 1): dnet: Failed to open device eth9", "dvvl")]
+
+
+def test_a_store_url_that_cannot_work_exits_2_without_starting_nmap(run_cli, workspace, recorder):
+    env, calls = recorder
+    for url, message in (
+        ("mysql://db/itaudit", "'mysql' is not a store URL"),
+        ("sqlite://", "an SQLite store needs a file"),
+    ):
+        result = run_cli(
+            "-w", str(workspace.root), "--store", url, "scan", "10.38.16.0/24", env=env
+        )
+        assert result.returncode == 2, url
+        assert message in result.stderr
+    assert not calls.exists(), "nmap was started"
+
+
+def _fake_nmap(tmp_path: Path, body: str) -> dict[str, str]:
+    """PATH whose `nmap` answers -V like nmap 7.93 and otherwise runs `body`."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    script = bindir / "nmap"
+    script.write_text(
+        '#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Nmap version 7.93 ( https://nmap.org )"; '
+        f"exit 0; fi\n{body}\n",
+        encoding="ascii",
+    )
+    script.chmod(0o755)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def test_an_unreachable_store_exits_3_and_stops_nmap(run_cli, workspace, tmp_path):
+    pid_file = tmp_path / "nmap.pid"
+    env = _fake_nmap(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60")
+    # Nothing listens on port 1: the connection is refused at once.
+    url = "postgresql://postgres@127.0.0.1:1/itaudit"
+    result = run_cli("-w", str(workspace.root), "--store", url, "scan", "10.38.16.0/24", env=env)
+    assert result.returncode == 3, result.stderr
+    assert "store: cannot open postgresql://postgres@127.0.0.1:1/itaudit" in result.stderr
+    assert "Traceback" not in result.stderr
+    pid = int(pid_file.read_text())
+    assert not Path(f"/proc/{pid}").exists(), "nmap still runs"
+
+
+def test_nmap_ending_without_a_result_exits_3_and_the_scan_is_recorded_as_failed(
+    run_cli, workspace, tmp_path
+):
+    env = _fake_nmap(tmp_path, "echo 'Starting Nmap 7.93'\nexit 0")
+    result = run_cli("-w", str(workspace.root), "scan", "10.38.16.0/24", env=env)
+    assert result.returncode == 3, result.stderr
+    assert "cannot read nmap's result" in result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(workspace.inventory / "itaudit.db") as conn:
+        rows = conn.execute("SELECT status, substr(message, 1, 26) FROM scans").fetchall()
+    assert rows == [("failed", "cannot read nmap's result ")]
+
+
+def test_when_a_later_unit_fails_the_earlier_scans_are_kept_and_printed(
+    run_cli, workspace, tmp_path
+):
+    # The first nmap run "finds" the recorded lab scan; the second fails.
+    fixture = Path(__file__).parent / "fixtures" / "nmap-syn.xml"
+    count = tmp_path / "runs"
+    body = (
+        f'echo x >> {count}\nif [ "$(wc -l < {count})" -gt 1 ]; then echo "boom" >&2; exit 1; fi\n'
+        'while [ "$1" != "-oX" ]; do shift; done\n'
+        f'cp {fixture} "$2"\nexit 0'
+    )
+    env = _fake_nmap(tmp_path, body)
+    result = run_cli("-w", str(workspace.root), "scan", "--format", "json", env=env)
+    assert result.returncode == 3
+    assert "nmap failed (exit 1): boom" in result.stderr
+    scans = json.loads(result.stdout)["scans"]
+    assert [(s["scan"]["unit"], len(s["devices"])) for s in scans] == [("ho", 13)]
+    with sqlite3.connect(workspace.inventory / "itaudit.db") as conn:
+        rows = conn.execute("SELECT unit, status FROM scans ORDER BY id").fetchall()
+    assert rows == [("ho", "complete"), ("dvvl", "failed")]

@@ -1,12 +1,18 @@
-"""Ctrl-C during a real scan: nmap is stopped, the scan is recorded as failed."""
+"""Stopping a real scan: Ctrl-C (while nmap reports progress, or at once, while
+the store is still being opened) and SIGTERM stop nmap and record the scan as
+failed; even SIGKILL of itaudit does not leave nmap scanning on its own."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,66 +20,123 @@ import netlab
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+PROGRESS = re.compile(r"^nmap: \d+/256 addresses done \(\d+ up\).*, \d+:\d\d elapsed$")
+
+
+def _start(lab: netlab.Lab, workspace: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ITAUDIT_")}
+    # -T1 waits 15 s between probes: nmap is certainly still running, and says nothing of
+    # its progress for 15 s; itaudit still shows the elapsed time every second.
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "itaudit", "-w", str(workspace), "scan", str(lab.network)),
+            *("--timing", "1", "--lang", "en"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    return proc
+
+
+def _pgrep(lab: netlab.Lab) -> str:
+    return subprocess.run(
+        ["pgrep", "-f", f"nmap.*{lab.network}"], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _nmaps(lab: netlab.Lab) -> str:
+    """nmap processes scanning the lab, after giving a stopped one a moment to go."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = _pgrep(lab)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _interrupt(
+    lab: netlab.Lab, workspace: Path, wait_for_progress: bool, how: signal.Signals
+) -> tuple[int, str]:
+    proc = _start(lab, workspace)
+    assert proc.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True)
+    reader.start()
+    seen = [lines.get(timeout=60)]  # "Running: nmap ...": nmap has started
+    if wait_for_progress:
+        deadline = time.monotonic() + 8
+        with contextlib.suppress(queue.Empty):
+            while not PROGRESS.match(seen[-1].rstrip("\n")):
+                seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+    proc.send_signal(how)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    while not lines.empty():
+        seen.append(lines.get())
+    return proc.returncode, "".join(seen)
 
 
 @pytest.fixture(scope="module")
-def interrupted(tmp_path_factory):
+def lab():
     reason = netlab.unavailable_for_scans()
     if reason:
         pytest.skip(f"namespace lab unavailable: {reason}")
-    workspace = tmp_path_factory.mktemp("interrupt") / "ws"
-    workspace.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ITAUDIT_")}
     with netlab.Lab() as lab:
         lab.add_host("a", 10, "00:14:22:4d:00:10", (22,))
-        # -T1 makes nmap wait 15 s between probes: it is certainly still running.
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "itaudit",
-                "-w",
-                str(workspace),
-                "scan",
-                str(lab.network),
-                "--timing",
-                "1",
-                "--lang",
-                "en",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=REPO,
-        )
-        assert proc.stderr is not None
-        first = proc.stderr.readline()  # "Running: nmap ...": nmap has started
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        _, rest = proc.communicate(timeout=60)
-        nmaps = subprocess.run(
-            ["pgrep", "-f", f"nmap.*{lab.network}"], capture_output=True, text=True
-        ).stdout
-    return proc.returncode, first + rest, workspace, nmaps
+        yield lab
 
 
-def test_ctrl_c_exits_130_with_a_message(interrupted):
-    code, stderr, _, _ = interrupted
+WAYS = {
+    "ctrl-c-during-progress": (True, signal.SIGINT),
+    "ctrl-c-at-once": (False, signal.SIGINT),
+    "sigterm": (False, signal.SIGTERM),
+}
+
+
+@pytest.fixture(scope="module", params=list(WAYS))
+def interrupted(request, lab, tmp_path_factory):
+    workspace = tmp_path_factory.mktemp("interrupt") / "ws"
+    workspace.mkdir()
+    code, stderr = _interrupt(lab, workspace, *WAYS[request.param])
+    return request.param, code, stderr, workspace, _nmaps(lab)
+
+
+def test_it_exits_130_with_a_message(interrupted):
+    _, code, stderr, _, _ = interrupted
     assert "Running: nmap -sS" in stderr
     assert code == 130
-    assert "interrupted; the scan is recorded as failed" in stderr
+    assert "interrupted; the running scan is recorded as failed" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("interrupted", ["ctrl-c-during-progress"], indirect=True)
+def test_progress_is_shown_while_nmap_runs(interrupted):
+    _, _, stderr, _, _ = interrupted
+    assert any(PROGRESS.match(line) for line in stderr.splitlines()), stderr
 
 
 def test_nmap_is_stopped(interrupted):
     *_, nmaps = interrupted
-    assert nmaps.strip() == ""
+    assert nmaps == ""
 
 
 def test_the_interrupted_scan_is_recorded_as_failed(interrupted):
-    _, _, workspace, _ = interrupted
+    _, _, _, workspace, _ = interrupted
     with sqlite3.connect(workspace / "inventory" / "itaudit.db") as conn:
-        rows = conn.execute("SELECT status, message FROM scans").fetchall()
+        rows = conn.execute("SELECT status, message, finished_at IS NOT NULL FROM scans").fetchall()
         observed = conn.execute("SELECT count(*) FROM scan_observations").fetchone()[0]
-    assert rows == [("failed", "interrupted")]
+    assert rows == [("failed", "interrupted", 1)]
     assert observed == 0
+
+
+def test_nmap_does_not_outlive_a_killed_itaudit(lab, tmp_path):
+    proc = _start(lab, tmp_path)
+    assert proc.stderr is not None
+    assert proc.stderr.readline().startswith("Running: nmap")
+    assert _pgrep(lab), "nmap is not running"
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert _nmaps(lab) == ""

@@ -4,11 +4,13 @@ lab's hosts and what reconciliation must make of each)."""
 from __future__ import annotations
 
 import ipaddress
+import shutil
 
 import pytest
 
 from itaudit.scan.results import load_scan
 from itaudit.store import open_store
+from itaudit.workspace import sample_root
 
 
 @pytest.fixture(scope="module")
@@ -195,6 +197,8 @@ def test_the_scan_and_its_reconciliation_are_stored(report, lab_scan):
         "root",
         256,
     )
+    assert stored.targets == (str(lab_scan.site.network),)
+    assert stored.target_key == str(lab_scan.site.network)
     assert stored.nmap_version and stored.nmap_version[0].isdigit()
     assert stored.options["privileged"] is True and stored.options["timing"] == 4
     assert stored.started_at <= stored.finished_at
@@ -276,3 +280,81 @@ def test_without_unit_or_targets_every_unit_is_scanned_once(lab_scan):
     # The annex laptop is at S.17, in lab's half: the annex scan does not list it as
     # missing (a laptop is optional), and the lab scan sees it as a visitor.
     assert annex["missing"] == []
+
+
+def test_a_hostile_reverse_dns_name_is_bounded_and_harmless(report, lab_scan):
+    (stored_by_scan,) = [d for d in report["devices"] if d["address"] == lab_scan.site.a(200)]
+    (name,) = stored_by_scan["hostnames"]
+    assert len(name) <= 253
+    assert not set(name) & set("<>\x1b\x07\r\n")
+    store = open_store(f"sqlite:///{lab_scan.workspace / 'inventory' / 'itaudit.db'}")
+    try:
+        stored = load_scan(store, report["scan"]["id"])
+    finally:
+        store.close()
+    (observation,) = [o for o in stored.observations if o.address == lab_scan.site.a(200)]
+    assert observation.hostnames == (name,)
+
+
+def test_a_port_list_and_timing_are_what_nmap_checks(lab_scan):
+    run = lab_scan.cli(
+        "scan",
+        str(lab_scan.site.unit_subnet),
+        "--ports",
+        "23,80",
+        "--timing",
+        "3",
+        "--format",
+        "json",
+        names=False,
+    )
+    assert run.returncode == 1, run.stderr  # the state-secret machine is still on the LAN
+    (scan,) = run.json()["scans"]
+    assert scan["scan"]["options"]["nmap_arguments"] == ["-sS", "-p", "23,80", "-T3"]
+    assert f"nmap -sS -p 23,80 -T3 {lab_scan.site.unit_subnet}" in run.stderr
+    ports = {d["address"]: [p["port"] for p in d["open_ports"]] for d in scan["devices"]}
+    a = lab_scan.site.a
+    # SSH (S.10), SMB (S.11) and RDP (S.15) listen, but were not asked about.
+    assert (ports[a(10)], ports[a(11)], ports[a(12)], ports[a(13)], ports[a(15)]) == (
+        [],
+        [],
+        [23],
+        [23, 80],
+        [],
+    )
+    assert _findings(scan, "risky-port") == {(a(12), 23), (a(13), 23)}
+
+
+TAILORED = """
+units:
+  lab:
+    remove: [22]
+    add:
+      - port: 23
+        service: telnet
+        risk: low
+        expected_on: [printer]
+        note_vi: Telnet trên máy in của đơn vị thử nghiệm là chấp nhận được.
+        note_en: Telnet on the lab unit's printers is accepted.
+"""
+
+
+def test_a_units_tailored_port_list_is_what_its_scan_checks(lab_scan, tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(lab_scan.workspace, ws)
+    ports_file = ws / "profiles" / "data" / "scan-ports.yaml"
+    ports_file.parent.mkdir(parents=True)
+    bundled = (sample_root() / "profiles" / "data" / "scan-ports.yaml").read_text(encoding="utf-8")
+    # The sample's tailoring names the sample's units: keep only its default list.
+    ports_file.write_text(bundled.split("\nunits:")[0] + TAILORED, encoding="utf-8")
+    run = lab_scan.cli("scan", "--unit", "lab", "--format", "json", workspace=ws, names=False)
+    (scan,) = run.json()["scans"]
+    arguments = scan["scan"]["options"]["nmap_arguments"]
+    assert arguments[:2] == ["-sS", "-p"] and "22" not in arguments[2].replace("-", ",").split(",")
+    a = lab_scan.site.a
+    by_addr = {d["address"]: d for d in scan["devices"]}
+    assert by_addr[a(10)]["open_ports"] == []  # its SSH port is no longer checked
+    risky = {(f["address"], f["port"], f["severity"]) for f in scan["findings"]}
+    risky = {r for r in risky if r[1] is not None}
+    # Telnet: low on the unknown device, normal on the printer; SMB and RDP unchanged.
+    assert risky == {(a(11), 445, "high"), (a(12), 23, "low"), (a(15), 3389, "high")}

@@ -6,7 +6,7 @@ import pytest
 
 from itaudit.errors import UsageError
 from itaudit.scan.ports import PORTS_FILE, load_catalogue
-from itaudit.scan.run import ScanRequest, plan_scans
+from itaudit.scan.run import ScanRequest, current_user, plan_scans
 from itaudit.scan.targets import TargetError
 from itaudit.workspace import sample_root
 
@@ -45,8 +45,25 @@ def test_no_targets_means_each_units_subnets(sample_org, catalogue):
 
 
 def test_an_unknown_unit_is_refused(sample_org, catalogue):
-    with pytest.raises(UsageError, match="unknown unit 'nowhere'"):
+    with pytest.raises(
+        UsageError, match=r"unknown unit 'nowhere'; units of organization\.yaml: ho,"
+    ):
         _plan(sample_org, catalogue, unit="nowhere")
+
+
+def test_a_mistyped_unit_gets_a_suggestion(sample_org, catalogue):
+    with pytest.raises(UsageError, match="unknown unit 'HO' \\(did you mean 'ho'\\?\\)"):
+        _plan(sample_org, catalogue, unit="HO")
+    with pytest.raises(UsageError, match="did you mean 'dvvl'"):
+        _plan(sample_org, catalogue, unit="dvv")
+
+
+def test_the_person_behind_sudo_is_recorded(monkeypatch):
+    monkeypatch.setenv("LOGNAME", "root")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    assert current_user() == "alice (sudo)"
+    monkeypatch.delenv("SUDO_USER")
+    assert current_user() == "root"
 
 
 def test_without_a_register_targets_are_needed(catalogue):

@@ -48,9 +48,14 @@ def test_a_full_range_may_cross_octets():
         ("10.38.16.1-300", "not an address octet"),
         ("10.38.16.1-10.38.16.2-3", "not a range"),
         ("printer.local", "not an IPv4 address"),
-        ("-sV", "not"),
+        ("-sV", "looks like an nmap option"),
         ("fd00::/64", "only IPv4"),
         ("   ", "empty target"),
+        ("10.38.16.0/24,10.38.17.0/24", "separate several targets with spaces, not commas"),
+        ("-", "incomplete: write a range or network without spaces"),
+        ("/24", "incomplete"),
+        ("10.38.16.1-", "incomplete"),
+        ("-20", "incomplete"),
     ],
 )
 def test_malformed_targets_are_refused_with_the_reason(text, words):
