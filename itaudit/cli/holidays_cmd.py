@@ -21,7 +21,11 @@ from itaudit.i18n import format_date, t
 
 @click.command()
 @click.option(
-    "--year", "-y", type=click.IntRange(1900, 2099), help="Calendar year [default: this year]."
+    "--year",
+    "-y",
+    type=int,
+    metavar="YYYY",
+    help="Calendar year, 1901 to 2100 [default: this year].",
 )
 @click.option(
     "--unit", "-u", metavar="UNIT", help="Include this unit's own days off (organization.yaml)."
@@ -38,15 +42,27 @@ def holidays(env: Env, year: int | None, unit: str | None, lang: str, fmt: str) 
     the offices stay empty. Dates come from the `holidays` package (Tết and the
     Hùng Kings' day from the Vietnamese lunar calendar); the organisation's and
     the unit's own extra days off come from inventory/organization.yaml.
+
+    \b
+    Examples:
+      itaudit holidays                     this year's holidays
+      itaudit holidays -y 2027 -l en       in English
+      itaudit holidays -u tcn-miennui      with the school's own days off
     """
     from itaudit.readiness.calendar import year_calendar
 
     try:
         org = env.org()
-    except InputError:
+    except InputError as exc:
         if unit:
             raise
-        org = None  # the national calendar needs no register
+        org = None  # the national calendar needs no register...
+        if env.workspace.is_initialised():
+            # ...but a register that exists and is wrong must not drop its days off silently.
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(
+                f"warning: the organisation's own days off are not listed: {first}", err=True
+            )
     spans = year_calendar(year or date.today().year, org, unit)
     rows = [
         {

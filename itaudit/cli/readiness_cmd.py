@@ -63,6 +63,11 @@ def _day(value: str | None, option: str) -> date | None:
     "md/html on the terminal].",
 )
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace a notice already written for this holiday (it may hold the team's edits).",
+)
+@click.option(
     "--today",
     metavar="YYYY-MM-DD",
     envvar=TODAY_ENV,
@@ -81,6 +86,7 @@ def readiness(
     roster: Path | None,
     notice: bool,
     out_dir: Path | None,
+    force: bool,
     today: str | None,
     lang: str,
     fmt: str,
@@ -95,6 +101,13 @@ def readiness(
     duty roster with phones, and the last drill. Blockers are grouped by unit and
     machine, each with its owner and remediation. It reads what `itaudit check`
     and `itaudit scan` stored; it never re-checks a machine.
+
+    \b
+    Examples:
+      itaudit readiness                          the next holiday (or the one under way)
+      itaudit readiness --holiday tet --notice   Tết, and the draft notice (DOCX, Markdown)
+      itaudit readiness --date 2027-04-30 -l en  the holiday on or after that day
+      itaudit readiness -u dvvl -f html --out reports/
 
     \b
     Exit: 0 GO, 1 NO-GO, 2 usage errors (unknown holiday or unit, bad roster file),
@@ -112,13 +125,27 @@ def readiness(
     holiday = choose_holiday(
         org, day, name=holiday_name, on_or_after=_day(on_date, "--date"), unit=unit
     )
+    if out_dir is not None and not notice and fmt not in (Format.MD, Format.HTML):
+        raise UsageError(
+            "--out is where md/html output and the notice go: add -f md|html or --notice"
+        )
+    stem = f"readiness-{holiday.ident()}" + (f"-{unit}" if unit else "")
+    if notice and not force:
+        from itaudit.readiness.notice import notice_paths
+
+        # The notice is a draft the team edits: never write over it unasked.
+        existing = [p for p in notice_paths(out_dir or env.workspace.reports, stem) if p.exists()]
+        if existing:
+            raise UsageError(
+                f"{existing[0]} exists and may hold the team's edits: pass --force to replace "
+                "it, or --out DIR to write the notice elsewhere"
+            )
     profiles = load_profiles(env.workspace.profiles, env.workspace.inventory)
     roster_path = roster or env.workspace.inventory / ROSTER_FILE
     duty = load_roster(roster_path, org.team) if roster or roster_path.is_file() else None
     result = evaluate_readiness(env.store(), org, profiles, holiday, day, unit=unit, roster=duty)
 
     written: list[Path] = []
-    stem = f"readiness-{holiday.ident()}" + (f"-{unit}" if unit else "")
     if fmt == Format.JSON:
         click.echo(json.dumps(as_json(result), ensure_ascii=False, indent=2))
     elif fmt in (Format.MD, Format.HTML):

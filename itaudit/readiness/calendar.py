@@ -122,12 +122,32 @@ class Holiday:
         return self.start <= day <= self.end
 
     def ident(self) -> str:
-        """A stable id such as `tet-2027`, usable on the command line."""
-        return f"{self.key}-{self.start.year if self.key != 'tet' else self.official[0].day.year}"
+        """A stable id such as `tet-2027`, usable on the command line.
+
+        The year is the holiday's own, not the span's first day: New Year 2023
+        begins on Saturday 31/12/2022 and is `new-year-2023`. A unit's own day
+        off carries its date (`local-2026-11-20`), since a unit may have several.
+        """
+        day = next((s.day for s in self.official if s.key == self.key), self.start)
+        if self.key in ("local", "other"):
+            return f"{self.key}-{day.isoformat()}"
+        return f"{self.key}-{day.year}"
+
+
+# The years the `holidays` package computes Vietnam's calendar for (1901-2100);
+# outside them it returns nothing, which must not read as "no holiday".
+FIRST_YEAR: int = holidays_lib.Vietnam.start_year
+LAST_YEAR: int = holidays_lib.Vietnam.end_year
+
+
+def check_year(year: int) -> None:
+    """UsageError for a year the calendar does not cover."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UsageError(f"the holiday calendar covers {FIRST_YEAR} to {LAST_YEAR}, not {year}")
 
 
 def _national(years: Iterable[int]) -> list[DayOffSource]:
-    years = sorted(set(years))
+    years = sorted(y for y in set(years) if FIRST_YEAR <= y <= LAST_YEAR)
     vi = holidays_lib.Vietnam(years=years, language="vi")
     en = holidays_lib.Vietnam(years=years, language="en_US")
     out = []
@@ -196,6 +216,8 @@ def _name_span(first: date, last: date, official: tuple[DayOffSource, ...]) -> H
 def year_calendar(
     year: int, org: Organisation | None = None, unit: str | None = None
 ) -> list[Holiday]:
+    """The spans that have days in `year` (New Year's span may start in December)."""
+    check_year(year)
     return [
         h
         for h in calendar(date(year, 1, 1), date(year, 12, 31), org, unit)
@@ -205,12 +227,12 @@ def year_calendar(
 
 def next_holiday(today: date, org: Organisation | None = None, unit: str | None = None) -> Holiday:
     """The holiday under way today, or the next one."""
+    check_year(today.year)
     for holiday in calendar(today, today + timedelta(days=400), org, unit):
         if holiday.end >= today:
             return holiday
-    raise UsageError(
-        "no holiday found in the next 400 days"
-    )  # pragma: no cover - the calendar is never empty
+    # Only past the calendar's last year: every year has New Year's Day.
+    raise UsageError(f"no holiday after {today.isoformat()} in the calendar (up to {LAST_YEAR})")
 
 
 def _fold(text: str) -> str:
@@ -232,6 +254,7 @@ def find_holiday(
     wanted = _fold(name.strip())
     if not wanted:
         raise UsageError("empty holiday name")
+    check_year(today.year)
     spans = [h for h in calendar(today, today + timedelta(days=800), org, unit) if h.end >= today]
     for h in spans:
         if wanted in (h.key, h.ident()):
@@ -239,5 +262,15 @@ def find_holiday(
     for h in spans:
         if wanted in _fold(h.name_vi) or wanted in _fold(h.name_en):
             return h
+    # An id of a holiday already over (tet-2026 in November 2026) says so.
+    for h in calendar(today - timedelta(days=400), today, org, unit):
+        if h.end < today and wanted == h.ident():
+            raise UsageError(
+                f"{h.name_en} ({h.ident()}) ended on {h.end.isoformat()}: readiness is for a "
+                "holiday still to come"
+            )
     keys = ", ".join(k for k in KEYS if k not in ("local", "other"))
-    raise UsageError(f"no holiday matches {name!r} in the next two years (try one of: {keys})")
+    raise UsageError(
+        f"no holiday matches {name!r} in the next two years (try one of: {keys}, "
+        "or an id of itaudit holidays such as tet-2027)"
+    )

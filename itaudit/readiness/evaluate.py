@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from itaudit.errors import UsageError
-from itaudit.i18n import format_date, t
+from itaudit.i18n import catalogue, format_date, t
 from itaudit.org.model import Asset, Member, Organisation, Unit
 from itaudit.profiles.model import ReadinessSettings, Text
 from itaudit.readiness.calendar import Holiday
@@ -159,10 +159,17 @@ def _fmt(value: Any, lang: str) -> Any:
     return "—" if value is None else value
 
 
+def tn(key: str, lang: str, **params: Any) -> str:
+    """t(key), or its `KEY_one` form when the count `n` is 1 ("1 day", not "1 days")."""
+    if params.get("n") == 1 and f"{key}_one" in catalogue(lang):
+        key = f"{key}_one"
+    return t(key, lang, **params)
+
+
 def text(key: str, **params: Any) -> Text:
     """A catalogue message (readiness.KEY) in both languages, dates formatted for each."""
     vi, en = (
-        t(f"readiness.{key}", lang, **{k: _fmt(v, lang) for k, v in params.items()})
+        tn(f"readiness.{key}", lang, **{k: _fmt(v, lang) for k, v in params.items()})
         for lang in LANGS
     )
     return Text(vi, en)
@@ -522,6 +529,10 @@ def _expiries_item(ctx: _Context, run: Any) -> None:
                     asset_tag=asset.tag if asset else None,
                 )
             )
+    # A server whose backup already blocks (too old) needs one remedy, not two.
+    backup_blocked = {
+        (b.unit, b.asset_tag or b.subject, b.rule) for b in ctx.blockers if b.item == "backups"
+    }
     for a in run.attestations:
         if a.state not in ("valid", "expired") or a.expires is None:
             continue
@@ -537,6 +548,8 @@ def _expiries_item(ctx: _Context, run: Any) -> None:
             continue
         checked += 1
         if a.expires >= end:
+            continue
+        if (uid, asset.tag if asset else subject, a.rule) in backup_blocked:
             continue
         rule = run.rules.get(a.rule)
         key = (

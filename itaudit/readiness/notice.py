@@ -25,7 +25,7 @@ from typing import Any
 
 from itaudit.i18n import format_date, t
 from itaudit.org.model import Organisation
-from itaudit.readiness.evaluate import Readiness
+from itaudit.readiness.evaluate import Readiness, tn
 from itaudit.readiness.view import roster_rows, subject_label
 
 REQUESTS = ("duty", "patches", "hunting", "consoles", "backups", "plan")
@@ -63,10 +63,11 @@ class Notice:
     contacts: str
     roster_title: str
     roster_rows: tuple[tuple[str, ...], ...]
+    no_roster: str  # in place of the roster table when no shift falls in the holiday
     closing: str
     recipients: str
     recipients_list: tuple[str, ...]
-    signer: tuple[str, ...]  # TL. GIÁM ĐỐC / CHÁNH VĂN PHÒNG SỞ / TỔ TRƯỞNG ...
+    signer: tuple[str, ...]  # TL. GIÁM ĐỐC / CHÁNH VĂN PHÒNG SỞ
     sign_here: str
     signer_name: str
     draft: str
@@ -114,16 +115,21 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
 
     h = r.holiday
     authority, issuer, place = _issuer(org, lang)
+    # Who the letter asks: every office and unit, or the one unit of --unit.
+    whom = N("whom_unit" if r.unit else "whom_all")
     verdict = t(f"readiness.verdict.{r.verdict}", lang)
     org_name = org.name_vi if lang == "vi" else org.name_en
     if not r.blockers:
-        findings_intro = N("findings_none", today=format_date(r.today, lang), verdict=verdict)
+        findings_intro = N(
+            "findings_none", today=format_date(r.today, lang), verdict=verdict, whom=whom
+        )
     elif r.run_id is None:
         findings_intro = N(
             "findings_intro_no_run",
             today=format_date(r.today, lang),
             verdict=verdict,
             start=format_date(h.start, lang),
+            whom=whom,
         )
     else:
         findings_intro = N(
@@ -133,6 +139,7 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
             checked=format_date(r.checked_at, lang),
             verdict=verdict,
             start=format_date(h.start, lang),
+            whom=whom,
         )
     units = tuple(
         UnitFindings(
@@ -177,14 +184,18 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
         place_date=_place_date(place, r.today, lang),
         subject=N("subject", holiday=h.name(lang)),
         to=N("to"),
-        addressees=(N("to_offices"), N("to_units")),
+        # A notice for one unit (--unit) goes to that unit only.
+        addressees=tuple(f"{u.name.get(lang)}." for u in r.units if u.unit == r.unit)
+        if r.unit
+        else (N("to_offices"), N("to_units")),
         intro=N(
             "intro",
             holiday=h.name(lang),
             start=format_date(h.start, lang),
             end=format_date(h.end, lang),
-            days=h.days,
+            days=tn("readiness.label.days", lang, n=h.days),
             org=org_name,
+            whom=whom,
         ),
         requests=tuple(N(f"request_{k}") for k in REQUESTS),
         findings_title=N("findings_title"),
@@ -201,12 +212,14 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
         ),
         roster_title=N("roster_title"),
         roster_rows=tuple(tuple(row) for row in roster_rows(r, lang)),
-        closing=N("closing", office=N("office")),
+        no_roster=L("no_roster"),
+        closing=N("closing", office=N("office"), whom=whom),
         recipients=N("recipients"),
         recipients_list=tuple(N("recipients_list").splitlines()),
-        signer=tuple(
-            x for x in (N("signer_on_behalf"), signer_title, N("signer_role")) if x is not None
-        ),
+        # Decree 30/2020/NĐ-CP: a letter of the Department signed on the Director's
+        # behalf reads "TL. GIÁM ĐỐC" over the signer's own post; a lead with no
+        # recorded post signs as the team's lead.
+        signer=(N("signer_on_behalf"), signer_title) if signer_title else (N("signer_role"),),
         sign_here=N("sign_here"),
         signer_name=lead.name if lead else "",
         draft=N("draft", today=format_date(r.today, lang)),
@@ -253,9 +266,11 @@ def notice_docx(n: Notice) -> bytes:
     to = doc.add_paragraph()
     to.alignment = center
     to.add_run(n.to).italic = True
-    for line in n.addressees:
+    if len(n.addressees) == 1:  # one addressee stays on the line of "Kính gửi:"
+        to.add_run(f" {render.clip(n.addressees[0], 300)}")
+    for line in n.addressees if len(n.addressees) > 1 else ():
         to.add_run().add_break()
-        to.add_run(f"- {line}")
+        to.add_run(f"- {render.clip(line, 300)}")
 
     def para(text: str, bold: bool = False, italic: bool = False) -> Any:
         p = render.docx_paragraph(doc, text, bold=bold, italic=italic)
@@ -279,7 +294,10 @@ def notice_docx(n: Notice) -> bytes:
     if n.team_rows:
         render.docx_table(doc, n.headers["team"], n.team_rows, widths_mm=(34, 60, 34, 42))
     para(n.roster_title, italic=True)
-    render.docx_table(doc, n.headers["roster"], n.roster_rows, widths_mm=(28, 28, 76, 38))
+    if n.roster_rows:
+        render.docx_table(doc, n.headers["roster"], n.roster_rows, widths_mm=(28, 28, 76, 38))
+    else:
+        para(n.no_roster)
     para(n.closing)
 
     # Recipients on the left, the signature block for the team lead on the right.
@@ -311,7 +329,7 @@ def notice_markdown(n: Notice, lang: str) -> str:
             render.md_table(n.headers["findings"], u.rows) if not u.ok else None for u in n.units
         ],
         "team": render.md_table(n.headers["team"], n.team_rows) if n.team_rows else None,
-        "roster": render.md_table(n.headers["roster"], n.roster_rows),
+        "roster": render.md_table(n.headers["roster"], n.roster_rows) if n.roster_rows else None,
     }
     # The letter's paragraphs are longer than the renderer's default bound for a value.
     paragraphs = {
@@ -325,6 +343,11 @@ def notice_markdown(n: Notice, lang: str) -> str:
     )
 
 
+def notice_paths(folder: Path, stem: str) -> tuple[Path, Path]:
+    """Where write_notice puts the notice: `<stem>-notice.docx` and `.md` in `folder`."""
+    return folder / f"{stem}-notice.docx", folder / f"{stem}-notice.md"
+
+
 def write_notice(
     r: Readiness, org: Organisation, folder: Path, lang: str = "vi", stem: str | None = None
 ) -> list[Path]:
@@ -332,8 +355,8 @@ def write_notice(
     from itaudit.report import render
 
     n = build_notice(r, org, lang)
-    base = f"{stem or 'readiness-' + r.holiday.ident()}-notice"
+    docx_path, md_path = notice_paths(folder, stem or f"readiness-{r.holiday.ident()}")
     return [
-        render.write_bytes(folder / f"{base}.docx", notice_docx(n)),
-        render.write_text(folder / f"{base}.md", notice_markdown(n, lang)),
+        render.write_bytes(docx_path, notice_docx(n)),
+        render.write_text(md_path, notice_markdown(n, lang)),
     ]

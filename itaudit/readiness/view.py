@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from itaudit.i18n import format_date, t
-from itaudit.readiness.evaluate import Blocker, Readiness
+from itaudit.readiness.evaluate import Blocker, Readiness, tn
 from itaudit.readiness.roster import Shift
 
 
@@ -32,16 +32,22 @@ def subject_label(b: Blocker, lang: str) -> str:
 
 def span_text(r: Readiness, lang: str) -> str:
     h = r.holiday
-    days = t("readiness.label.days", lang, n=h.days)
+    days = tn("readiness.label.days", lang, n=h.days)
     if h.start == h.end:
         return f"{format_date(h.start, lang)} ({days})"
     return f"{format_date(h.start, lang)} – {format_date(h.end, lang)} ({days})"
 
 
+def verdict_text(verdict: str, lang: str) -> str:
+    """CHƯA SẴN SÀNG (NO-GO) in Vietnamese; NO-GO alone where the word is the code."""
+    word = t(f"readiness.verdict.{verdict}", lang)
+    return word if word == verdict else f"{word} ({verdict})"
+
+
 def remaining_text(r: Readiness, lang: str) -> str:
     if r.under_way:
         return t("readiness.label.under_way", lang)
-    return t("readiness.label.remaining_days", lang, n=r.days_remaining)
+    return tn("readiness.label.remaining_days", lang, n=r.days_remaining)
 
 
 def run_text(r: Readiness, lang: str) -> str:
@@ -158,8 +164,8 @@ def text_report(r: Readiness, lang: str) -> str:
         f"{L('holiday')}: {r.holiday.name(lang)} [{r.holiday.ident()}]",
         f"{L('span')}: {span_text(r, lang)}; {L('remaining')}: {remaining_text(r, lang)}",
         f"{L('today')}: {format_date(r.today, lang)}; {L('run')}: {run_text(r, lang)}",
-        f"{L('verdict')}: {t('readiness.verdict.' + r.verdict, lang)} ({r.verdict}), "
-        f"{L('blockers').lower()}: {len(r.blockers)}",
+        f"{L('verdict')}: {verdict_text(r.verdict, lang)}, {L('blockers').lower()}: "
+        f"{len(r.blockers)}",
         "",
     ]
     checklist = [
@@ -232,6 +238,7 @@ def _context(r: Readiness, lang: str) -> dict[str, Any]:
         "roster_rows": roster_rows(r, lang),
         "lead": contact(r.lead),
         "deputy": contact(r.deputy),
+        "verdict": verdict_text(r.verdict, lang),
     }
 
 

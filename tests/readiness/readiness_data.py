@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 # The demo's planted readiness blockers are for this morning (defects.yaml).
@@ -77,3 +81,30 @@ def build_clean_workspace(root):
     finally:
         store.close()
     return ws
+
+
+@contextlib.contextmanager
+def module_store_url(kind: str, folder) -> Iterator[str]:
+    """A store URL that lives as long as a module-scoped fixture: a SQLite file in
+    `folder`, or a fresh PostgreSQL database (dropped after) when kind is "postgresql".
+    The shared `store_url` fixture is per test; running the whole demo once per
+    module and back end, not once per test, keeps these tests quick."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'store.db'}"
+        return
+    import pytest
+    import sqlalchemy as sa
+
+    admin = os.environ.get("ITAUDIT_TEST_PG_URL")
+    if not admin:
+        pytest.skip("ITAUDIT_TEST_PG_URL is not set: no PostgreSQL server for this run")
+    name = f"itaudit_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()

@@ -72,7 +72,9 @@ LETTER_FORM = (
     "Sẵn sàng phương án ứng cứu sự cố, bảo đảm khôi phục nhanh",
     "(từ ngày 24/11/2026 đến hết ngày 24/11/2026, 1 ngày)",
     "Nơi nhận:",
-    "TỔ TRƯỞNG TỔ ỨNG CỨU SỰ CỐ",
+    "TL. GIÁM ĐỐC",
+    "CHÁNH VĂN PHÒNG SỞ",
+    "(Chữ ký, dấu)",
     "Hoàng Thị Thu Hà",
 )
 
@@ -87,6 +89,7 @@ def test_docx_opens_and_holds_the_letter_the_blockers_and_the_roster(readiness) 
         if b.unit is not None:
             assert subject_label(b, "vi") in text
     assert "Lê Văn Bình (Nhân viên bảo vệ, Văn phòng Sở)" in text  # the roster table
+    assert "TL. GIÁM ĐỐC\nCHÁNH VĂN PHÒNG SỞ\n(Chữ ký, dấu)\n\n\nHoàng Thị Thu Hà" in text
     assert "07:30–17:00" in text
     assert (
         "d) Trường Trung cấp nghề Thanh thiếu niên khuyết tật, đặc biệt khó khăn: đáp ứng" in text
@@ -184,3 +187,62 @@ def test_hostile_strings_are_escaped_in_html_and_markdown_views(readiness) -> No
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     md = render_markdown(hostile, "vi")
     assert not re.search(r"<script>", md)
+
+
+def test_a_unit_notice_is_addressed_to_that_unit(demo_ws, readiness) -> None:
+    org, _r = readiness
+    profiles = load_profiles(demo_ws.profiles, demo_ws.inventory)
+    store = open_store(demo_ws.default_store_url)
+    try:
+        holiday = find_holiday("culture-day-2026", TODAY, org)
+        r = evaluate_readiness(store, org, profiles, holiday, TODAY, unit="dvvl")
+    finally:
+        store.close()
+    n = build_notice(r, org)
+    assert n.addressees == ("Trung tâm Dịch vụ việc làm Thanh Hóa.",)
+    assert "đề nghị đơn vị thực hiện tốt các nội dung sau:" in n.intro
+    assert "Đề nghị đơn vị khẩn trương khắc phục" in n.findings_intro
+    text = docx_text(notice_docx(n))
+    assert "Kính gửi: Trung tâm Dịch vụ việc làm Thanh Hóa." in text  # one line, no list
+    assert "Các đơn vị trực thuộc Sở" not in text
+    md = notice_markdown(n, "vi")
+    assert "Kính gửi: Trung tâm Dịch vụ việc làm Thanh Hóa." in md
+
+
+def test_the_department_notice_is_addressed_to_offices_and_units(readiness) -> None:
+    org, r = readiness
+    n = build_notice(r, org)
+    assert n.addressees == (
+        "Văn phòng Sở, các phòng chuyên môn thuộc Sở;",
+        "Các đơn vị trực thuộc Sở.",
+    )
+    assert "đề nghị các phòng, đơn vị thực hiện tốt" in n.intro
+    assert n.closing.startswith("Đề nghị các phòng, đơn vị nghiêm túc thực hiện;")
+
+
+def test_without_a_roster_the_notice_says_so(readiness) -> None:
+    org, r = readiness
+    n = build_notice(dataclasses.replace(r, roster=None), org)
+    text = docx_text(notice_docx(n))
+    assert "Lịch trực trong dịp nghỉ lễ\nChưa có lịch trực." in text
+    assert "Giờ trực" not in text  # no empty roster table
+    md = notice_markdown(n, "vi")
+    assert "*Lịch trực trong dịp nghỉ lễ*\n\nChưa có lịch trực." in md
+    assert "| Ngày | Giờ trực |" not in md
+
+
+def test_english_notice_counts_days_in_good_english(readiness) -> None:
+    org, r = readiness
+    n = build_notice(r, org, "en")
+    assert "(2026-11-24 to 2026-11-24, 1 day)" in n.intro
+    assert "asks the offices and units to:" in n.intro
+
+
+def test_signature_block(readiness) -> None:
+    """On the Director's behalf over the lead's post; the team role only without a post."""
+    org, r = readiness
+    assert build_notice(r, org).signer == ("TL. GIÁM ĐỐC", "CHÁNH VĂN PHÒNG SỞ")
+    untitled = dataclasses.replace(r.lead, title=None)
+    assert build_notice(dataclasses.replace(r, lead=untitled), org).signer == (
+        "TỔ TRƯỞNG TỔ ỨNG CỨU SỰ CỐ",
+    )

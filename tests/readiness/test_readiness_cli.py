@@ -4,6 +4,7 @@ the environment exits 3; holiday choice, formats, unit scope and the notice file
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -24,8 +25,12 @@ def test_demo_is_no_go(demo_ws, run_cli) -> None:
 def test_english(demo_ws, run_cli) -> None:
     result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "--lang", "en")
     assert result.returncode == 1
-    assert "Verdict: NO-GO (NO-GO), blockers: 24" in result.stdout
-    assert "Days off: 2026-11-24 (1 days); Remaining: 1 days to go" in result.stdout
+    assert "Verdict: NO-GO, blockers: 24" in result.stdout  # no "NO-GO (NO-GO)"
+    assert "Days off: 2026-11-24 (1 day); Remaining: 1 day to go" in result.stdout
+    assert re.search(
+        r"Incident-response team and 24/7 duty roster +Blocked +2 +1 day off, 2026-11-24\n",
+        result.stdout,
+    )
 
 
 def test_json_lists_every_blocker_with_owner_and_remedy(demo_ws, run_cli) -> None:
@@ -172,12 +177,38 @@ def test_markdown_on_the_terminal(demo_ws, run_cli) -> None:
 
 
 def test_notice_files_in_reports(demo_ws, run_cli) -> None:
+    for ext in ("docx", "md"):  # the demo stage wrote them: start without
+        (demo_ws.reports / f"readiness-culture-day-2026-notice.{ext}").unlink(missing_ok=True)
     result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "--notice")
     assert result.returncode == 1
     for ext in ("docx", "md"):
         path = demo_ws.reports / f"readiness-culture-day-2026-notice.{ext}"
         assert f"Đã ghi: {path}" in result.stdout
         assert path.stat().st_size > 1000
+
+
+def test_a_notice_the_team_edited_is_not_overwritten(demo_ws, run_cli, tmp_path) -> None:
+    out = tmp_path / "notices"
+    out.mkdir()
+    edited = out / "readiness-culture-day-2026-notice.md"
+    edited.write_text("Bản đã sửa của Tổ ứng cứu sự cố", encoding="utf-8")
+    result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "--notice", "--out", str(out))
+    assert result.returncode == 2
+    assert f"{edited} exists and may hold the team's edits: pass --force" in result.stderr
+    assert edited.read_text(encoding="utf-8") == "Bản đã sửa của Tổ ứng cứu sự cố"
+    assert not (out / "readiness-culture-day-2026-notice.docx").exists()  # nothing half-written
+    forced = run_cli(
+        "readiness", "-w", str(demo_ws.root), *TODAY, "--notice", "--out", str(out), "--force"
+    )
+    assert forced.returncode == 1, forced.output
+    assert "V/v tăng cường bảo đảm an toàn thông tin mạng" in edited.read_text(encoding="utf-8")
+
+
+def test_out_without_a_file_to_write_is_a_usage_error(demo_ws, run_cli, tmp_path) -> None:
+    result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "add -f md|html or --notice" in result.stderr
+    assert not (tmp_path / "o").exists()
 
 
 def test_profile_readiness_error_exits_2_with_file_and_line(workspace, run_cli) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from readiness_data import DEMO_NOW
+from readiness_data import DEMO_NOW, module_store_url
 
 from itaudit.demo.run import run_demo
 from itaudit.org import load_organisation
@@ -25,12 +25,19 @@ from itaudit.workspace import Workspace
 PLANTS = load_readiness_plants()
 
 
-@pytest.fixture
-def demo(tmp_path, store_url):
-    store = open_store(store_url)
-    run = run_demo(Workspace(tmp_path / "demo"), store, lambda _text: None, now=DEMO_NOW)
-    yield run, store
-    store.close()
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def demo(request, tmp_path_factory):
+    """The whole demo at DEMO_NOW, once per store back end; the tests only read it."""
+    folder = tmp_path_factory.mktemp("demo")
+    with module_store_url(request.param, folder) as url:
+        store = open_store(url)
+        try:
+            run = run_demo(Workspace(folder / "ws"), store, lambda _text: None, now=DEMO_NOW)
+            yield run, store
+        finally:
+            store.close()
 
 
 def _key(b) -> tuple:

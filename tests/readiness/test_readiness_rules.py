@@ -69,3 +69,41 @@ def test_team_without_deputy_lead_is_named(workspace, run_cli) -> None:
         "Lê Văn Bình is on duty (2026-11-24 17:00–07:30) without a phone number",
     ]
     assert doc["team"]["deputy"] is None
+
+
+def test_the_sample_unit_that_scans_monthly_tailors_the_scan_age(demo_ws, run_cli) -> None:
+    """profiles/units/nghiatrang.yaml sets scan_age_days: 31; every other unit keeps 14.
+    Twenty days after the demo's scans, only nghiatrang's scan is still recent enough."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from itaudit.scan import tables as st
+    from itaudit.store import open_store
+
+    store = open_store(demo_ws.default_store_url)
+    try:
+        with store.read() as conn:
+            scanned = conn.execute(sa.select(sa.func.max(st.scans.c.finished_at))).scalar_one()
+    finally:
+        store.close()
+    later = (scanned.date() + timedelta(days=20)).isoformat()
+    result = run_cli(
+        "readiness", "-w", str(demo_ws.root), "--today", later, "-l", "en", "-f", "json"
+    )
+    assert result.returncode == 1
+    doc = json.loads(result.stdout)
+    old_scan = {
+        u["unit"]
+        for u in doc["units"]
+        for b in u["blockers"]
+        if b["item"] == "lan" and b["problem"]["en"].startswith("Latest LAN scan of ")
+    }
+    assert len(old_scan) == 11 and "nghiatrang" not in old_scan
+    assert "(at most 14)" in next(
+        b["problem"]["en"]
+        for u in doc["units"]
+        if u["unit"] == "ho"
+        for b in u["blockers"]
+        if b["item"] == "lan" and b["subject"] is None
+    )
