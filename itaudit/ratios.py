@@ -33,6 +33,8 @@ RULE_PATCHED = "L1-PATCH-01"  # security updates installed within the profile's 
 PATCH_PARAM = "max_patch_age_days"
 COMPUTER_TYPES = ("workstation", "laptop", "server")
 _APPLICABLE = ("pass", "fail", "error", "waived")
+# How the discrepancies group the register's computer types.
+_ITEMS = {"workstation": "workstations", "laptop": "workstations", "server": "servers"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class Tally:
     never_reported: dict[str, list[str]] = field(default_factory=dict)
     unregistered: dict[str, list[str]] = field(default_factory=dict)
     reporting_by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    # unit -> "workstations" / "servers" -> names, for the discrepancies: who makes
+    # the difference between the register and the reports, even when counts agree.
+    unregistered_by_item: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    never_by_item: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def add(
         self, s: SubjectResult, asset: Asset | None, applies: dict[str, dict[str, Any]]
@@ -96,14 +102,21 @@ class Tally:
                 # nothing proves it runs, so it counts against the coverage.
                 cell[1] += 1
         name = s.hostname or s.asset_tag or ""
+        kind = s.asset_type or "workstation"
+        item = _ITEMS.get(kind)
         if s.kind == "asset":
             self.never_reported.setdefault(unit, []).append(s.asset_tag or name)
+            if item:
+                self.never_by_item.setdefault(unit, {}).setdefault(item, []).append(
+                    s.asset_tag or name
+                )
             return
         if s.asset_tag:
             self.registered_reporting[unit] = self.registered_reporting.get(unit, 0) + 1
         else:
             self.unregistered.setdefault(unit, []).append(name)
-        kind = s.asset_type or "workstation"
+            if item:
+                self.unregistered_by_item.setdefault(unit, {}).setdefault(item, []).append(name)
         by_type = self.reporting_by_type.setdefault(unit, {})
         by_type[kind] = by_type.get(kind, 0) + 1
 
@@ -138,7 +151,9 @@ class Discrepancy:
     agents: int | None  # machines that send reports (computers only)
     scan: int | None  # devices the latest scan saw (counted types only)
     kind: str  # register-vs-agents, register-vs-scan
-    names: tuple[str, ...] = ()  # unregistered reporters, never-reported entries...
+    names: tuple[str, ...] = ()  # every name below
+    unregistered: tuple[str, ...] = ()  # machines that report but are not in the register
+    never_reported: tuple[str, ...] = ()  # register entries that never sent a report
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -149,6 +164,8 @@ class Discrepancy:
             "agents": self.agents,
             "scan": self.scan,
             "names": list(self.names),
+            "unregistered": list(self.unregistered),
+            "never_reported": list(self.never_reported),
         }
 
 
@@ -302,25 +319,28 @@ def unit_ratios(
     discrepancies: list[Discrepancy] = []
     servers = counts.servers_onsite + counts.servers_offsite
     if run is not None:
-        ws_names = tuple(
-            n for n in (*unregistered, *never) if n
-        )  # who makes the difference, by name
-        if reporting_ws != counts.workstations:
-            discrepancies.append(
-                Discrepancy(
-                    unit,
-                    "workstations",
-                    counts.workstations,
-                    reporting_ws,
-                    None,
-                    "register-vs-agents",
-                    ws_names,
+        for item, registered, agents in (
+            ("workstations", counts.workstations, reporting_ws),
+            ("servers", servers, reporting_srv),
+        ):
+            extra = tuple(sorted(tally.unregistered_by_item.get(unit, {}).get(item, [])))
+            absent = tuple(sorted(tally.never_by_item.get(unit, {}).get(item, [])))
+            # Equal counts can still hide two different machines: one unregistered
+            # reporter and one register entry that never reports.
+            if agents != registered or extra or absent:
+                discrepancies.append(
+                    Discrepancy(
+                        unit,
+                        item,
+                        registered,
+                        agents,
+                        None,
+                        "register-vs-agents",
+                        (*extra, *absent),
+                        extra,
+                        absent,
+                    )
                 )
-            )
-        if reporting_srv != servers:
-            discrepancies.append(
-                Discrepancy(unit, "servers", servers, reporting_srv, None, "register-vs-agents")
-            )
     for detail in register_counts:
         discrepancies.append(
             Discrepancy(
@@ -342,7 +362,8 @@ def unit_ratios(
         patched=_ratio(tally.patched.get(unit)),
         patch_days=_patch_days(run, counts.unit.profile) if run else None,
         lan=lan_ratio,
-        reporting=Ratio(reporting, computers),
+        # Without a check run nothing is known about who reports: no figure, not 0 %.
+        reporting=Ratio(reporting, computers) if run is not None else ZERO,
         reporting_workstations=reporting_ws,
         reporting_servers=reporting_srv,
         unregistered=unregistered,

@@ -45,14 +45,18 @@ def ratios(env: Env, unit: str | None, fmt: str, out: Path | None, lang: str) ->
     LAN: register computers expected on the LAN (state-secret machines excluded)
       that the unit's latest scan saw / those expected.
     Reporting: register computers with a report / register computers.
-    The reports show the same figures (the same function computes them).
+    The reports show the same figures (the same function computes them); the
+    patch figure is in the JSON output and the reports.
+
+    Without a check run, the register's figures are shown and coverage is "—".
+    Exit 0; 2 on a usage error; 3 when --out cannot be written.
     """
     from itaudit.errors import UsageError
     from itaudit.ratios import compute_ratios
     from itaudit.report import render
-    from itaudit.report.figures import find_run
+    from itaudit.report.figures import NoCheckRun, find_run
     from itaudit.report.output import to_json
-    from itaudit.report.tables import discrepancy_table, ratios_table
+    from itaudit.report.tables import discrepancy_table, ratios_brief, ratios_table
 
     org = env.org()
     if unit is not None and org.unit(unit) is None:
@@ -60,22 +64,36 @@ def ratios(env: Env, unit: str | None, fmt: str, out: Path | None, lang: str) ->
     if fmt == "xlsx" and out is None:
         raise UsageError("-f xlsx writes a file: give --out FILE.xlsx")
     store = env.store()
-    run = find_run(store)
+    try:
+        run = find_run(store, unit=unit)
+    except NoCheckRun as exc:
+        # The register alone still gives the equipment counts and machines per staff.
+        click.echo(f"{exc}; coverage figures need a check run (shown as —)", err=True)
+        run = None
     report = compute_ratios(store, org, run, unit=unit)
     names = {u.id: u.name(lang) for u in org.units}
     table = ratios_table(report, lang, names)
     items = report.total.discrepancies if report.total else report.units[0].discrepancies
     gaps = discrepancy_table(items, lang, names)
+    none = "report.discrepancies.none" if run is not None else "report.discrepancies.no_run"
     if fmt == "json":
         text = to_json(report.as_dict())
     elif fmt == "csv":
         text = render.csv_text(table.headers, table.rows)
     elif fmt == "md":
+        brief = ratios_brief(report, lang, names)
         text = (
-            f"## {table.title}\n\n"
-            + render.md_table(table.headers, _display(table.rows, lang))
-            + f"\n## {gaps.title}\n\n"
-            + (render.md_table(gaps.headers, gaps.rows) if gaps.rows else t_none(lang) + "\n")
+            f"## {brief.title}\n\n"
+            + render.md_table(brief.headers, brief.rows)
+            + "\n"
+            + t("report.ratios.brief.legend", lang)
+            + f"\n\n## {gaps.title}\n\n"
+            + (
+                "".join(
+                    f"- {render.md_escape(g[0])}: {render.md_escape(g[5])}\n" for g in gaps.rows
+                )
+                or t(none, lang) + "\n"
+            )
         )
     elif fmt == "xlsx":
         assert out is not None
@@ -91,18 +109,19 @@ def ratios(env: Env, unit: str | None, fmt: str, out: Path | None, lang: str) ->
     else:
         from tabulate import tabulate
 
+        brief = ratios_brief(report, lang)
         text = (
             tabulate(
-                _display(table.rows, lang),
-                headers=list(table.headers),
+                brief.rows,
+                headers=list(brief.headers),
                 tablefmt="simple",
+                colalign=("left",) + ("right",) * (len(brief.headers) - 1),
                 disable_numparse=True,
             )
+            + "\n"
+            + t("report.ratios.brief.legend", lang)
             + f"\n\n{gaps.title}:\n"
-            + (
-                "\n".join(f"  {names.get(g[0], g[0])}: {g[5]}" for g in gaps.rows)
-                or "  " + t_none(lang)
-            )
+            + ("\n".join(f"  {g[0]}: {g[5]}" for g in gaps.rows) or "  " + t(none, lang))
             + "\n"
         )
     if out is not None:
@@ -112,27 +131,7 @@ def ratios(env: Env, unit: str | None, fmt: str, out: Path | None, lang: str) ->
         click.echo(text, nl=False)
 
 
-def t_none(lang: str) -> str:
-    from itaudit.i18n import t
+def t(key: str, lang: str) -> str:
+    from itaudit.i18n import t as translate
 
-    return t("report.discrepancies.none", lang)
-
-
-def _display(rows, lang: str) -> list[list[str]]:
-    from itaudit.i18n import format_percent
-    from itaudit.report.render import format_number
-
-    out = []
-    for row in rows:
-        cells = []
-        for i, v in enumerate(row):
-            if v is None:
-                cells.append("—")
-            elif isinstance(v, float):
-                cells.append(format_percent(v, lang))
-            elif isinstance(v, int) and i > 1:
-                cells.append(format_number(v, lang))
-            else:
-                cells.append(str(v))
-        out.append(cells)
-    return out
+    return translate(key, lang)

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from itaudit.cli.common import Env, lang_option, pass_env, workspace_options
 from itaudit.errors import UsageError
+
+if TYPE_CHECKING:
+    from itaudit.org.model import Organisation
+    from itaudit.store import Store
 
 KINDS = ("unit", "department", "indicators")
 FORMATS = ("html", "md", "csv", "xlsx", "json", "docx")
@@ -81,8 +86,11 @@ def report(
     Numbers come from the stored check run, the register and the latest LAN
     scans, never re-evaluated: `itaudit check` first. Files are named for what
     they are: reports/<check date>/ho.vi.html, department.vi.xlsx,
-    reports/indicators/2026-9M.vi.docx. Exit 0 when written, 2 on a usage
-    error or when there is nothing to report on.
+    reports/indicators/2026-9M.vi.docx. With --unit alone, a later check of
+    that unit only (`itaudit check --unit U`) counts too.
+
+    Exit 0 when written; 2 on a usage error or when the store holds no check
+    run; 3 when a file cannot be written (the message names it).
     """
     from itaudit.report.output import INDICATOR_FORMATS, REPORT_FORMATS
 
@@ -142,25 +150,25 @@ def report(
         click.echo(text, nl=False)
         return
     target = report_folder(folder, reports)
-    paths = []
-    for fmt in formats:
-        if reports.department is not None:
-            paths.append(write_department(reports.department, fmt, lang, org, target))
-        for r in reports.units.values():
-            paths.append(write_unit(r, fmt, lang, org, target))
+    count = len(formats) * (len(reports.units) + (reports.department is not None))
     click.echo(
         f"check run {reports.run.id} of {reports.run.checked_at:%Y-%m-%d %H:%M} UTC; "
-        f"{len(paths)} file(s) written:",
+        f"writing {count} file(s) into {target}:",
         err=True,
     )
-    for p in paths:
-        click.echo(str(p))
+    # Each path as soon as it is written: progress on a large fleet, and a
+    # failure part-way names what was already written.
+    for fmt in formats:
+        if reports.department is not None:
+            click.echo(str(write_department(reports.department, fmt, lang, org, target)))
+        for r in reports.units.values():
+            click.echo(str(write_unit(r, fmt, lang, org, target)))
 
 
 def _indicators(
     env: Env,
-    org: object,
-    store: object,
+    org: Organisation,
+    store: Store,
     formats: tuple[str, ...],
     lang: str,
     folder: Path,
@@ -169,25 +177,20 @@ def _indicators(
     stdout: bool,
 ) -> None:
     from itaudit.report.indicators import build_indicators, default_period
-    from itaudit.report.output import indicator_table, to_json, write_indicators
+    from itaudit.report.output import indicators_markdown, to_json, write_indicators
 
     today = datetime.now(UTC).date()
     year = year or today.year
     if period is None:
         period = default_period(today) if year == today.year else "Y"
-    table = build_indicators(store, org, period, year)  # type: ignore[arg-type]
+    table = build_indicators(store, org, period, year)
     if stdout:
-        if formats[0] == "json":
-            click.echo(to_json(table.as_dict()), nl=False)
-        else:
-            from itaudit.report import render
-
-            tb = indicator_table(table, lang)
-            click.echo(
-                render.md_table(tb.headers[:5], [r[:5] for r in tb.rows], limit=1500), nl=False
-            )
+        text = (
+            to_json(table.as_dict()) if formats[0] == "json" else indicators_markdown(table, lang)
+        )
+        click.echo(text, nl=False)
         return
-    paths = [write_indicators(table, fmt, lang, org, folder) for fmt in formats]  # type: ignore[arg-type]
+    paths = [write_indicators(table, fmt, lang, org, folder) for fmt in formats]
     state = (
         f"check run {table.run_id}" if table.run_id else "no check run in the period (no data rows)"
     )

@@ -39,6 +39,7 @@ from itaudit.scan.reconcile import type_name
 from itaudit.scan.results import load_scan
 from itaudit.store import Store, utcnow
 
+Day = date
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 EXPIRING_DAYS = 30  # waivers and attestations "expiring soon"
 MAX_EVIDENCE = 4  # evidence lines shown per problem
@@ -163,8 +164,8 @@ class AttestationRow:
     target: str
     state: str  # valid, expiring, expired, future, missing
     reference: str | None
-    date: date | None
-    expires: date | None
+    date: Day | None  # `Day`: the field's name hides the type inside the class
+    expires: Day | None
 
 
 @dataclass(frozen=True)
@@ -762,16 +763,31 @@ def _change(run: CheckRun, before: CheckRun | None, unit: str | None) -> Change 
     )
 
 
-def find_run(store: Store, as_of: datetime | None = None) -> CheckRun:
-    """The latest complete full check run (as of `as_of`), or NoCheckRun."""
-    run = latest_run(store, before=as_of)
+def find_run(store: Store, as_of: datetime | None = None, unit: str | None = None) -> CheckRun:
+    """The latest complete full check run (as of `as_of`), or NoCheckRun. With
+    `unit`, a later run of that unit alone (`itaudit check --unit U`) qualifies too."""
+    run = latest_run(store, unit=unit, before=as_of)
     if run is None:
         raise NoCheckRun(
             "the store holds no complete check run"
+            + (f" of unit {unit}" if unit else "")
             + (f" before {as_of:%Y-%m-%d}" if as_of else "")
             + ": run `itaudit check` first"
         )
     return run
+
+
+def _previous(store: Store, run: CheckRun) -> CheckRun | None:
+    """The run to compare with: the previous run of the same scope, or for a run of
+    one unit, the latest full run before it when that is more recent."""
+    before = previous_run(store, run)
+    if run.scope_unit is None:
+        return before
+    # By store order, not check time: a replay (`check --now`) may be dated later.
+    full = latest_run(store)
+    if full is not None and full.id < run.id and (before is None or full.id > before.id):
+        return full
+    return before
 
 
 def build_reports(
@@ -786,18 +802,19 @@ def build_reports(
 ) -> ReportSet:
     """Unit reports for `units` (None: every unit) and the department summary, in one
     pass over the latest complete check run (or `run`)."""
-    run = run or find_run(store)
     wanted = [u.id for u in org.units] if units is None else list(units)
     for unit_id in wanted:
         if org.unit(unit_id) is None:
             known = ", ".join(u.id for u in org.units)
             raise UsageError(f"unknown unit {unit_id!r}; units: {known}")
+    alone = wanted[0] if len(wanted) == 1 and not department else None
+    run = run or find_run(store, unit=alone)
     generated = now or utcnow()
     assets = {a.tag: a for a in org.assets}
     builders = {u: _UnitBuilder(org.unit(u), assets) for u in wanted}  # type: ignore[arg-type]
     tally = Tally()
     # One unit alone: read only its machines. Otherwise one pass over all.
-    scope = wanted[0] if len(wanted) == 1 and not department else None
+    scope = alone
     for s in iter_subjects(store, run, unit=scope):
         if s.kind != "unit":
             tally.add(s, assets.get(s.asset_tag or ""), run.applicability)
@@ -806,7 +823,7 @@ def build_reports(
             builder.add(s)
     ratios = compute_ratios(store, org, run, unit=scope, tally=tally)
     lans = lan_states(store, org, scope)
-    before = previous_run(store, run)
+    before = _previous(store, run)
     fw_id = org.framework
     framework = (frameworks or {}).get(fw_id)
     today = run.checked_at.date()

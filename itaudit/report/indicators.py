@@ -145,8 +145,8 @@ def build_indicators(
         _plans(store, org, run, as_of_day, no_run),
         _websites(org),
         _assessment(store, org, run, no_run),
-        _coverage("antivirus", ratios, no_run),
-        _coverage("edr", ratios, no_run),
+        _coverage("antivirus", org, ratios, no_run),
+        _coverage("edr", org, ratios, no_run),
         _machines_per_staff(org, ratios),
         _drill(org, start, as_of_day),
     ]
@@ -166,12 +166,15 @@ def build_indicators(
 Row = tuple[str, Text, Text, str, Text, Ratio | None]
 
 
+def _unit_name(org: Organisation, unit_id: str, lang: str) -> str:
+    """The unit's name: the table is pasted into an official report, ids mean nothing there."""
+    unit = org.unit(unit_id)
+    return unit.name(lang) if unit else unit_id
+
+
 def _names(org: Organisation, unit_ids: list[str]) -> Any:
     def names(lang: str) -> str:
-        return "; ".join(
-            (org.unit(u).name(lang) if org.unit(u) else u)  # type: ignore[union-attr]
-            for u in unit_ids
-        )
+        return "; ".join(_unit_name(org, u, lang) for u in unit_ids)
 
     return names
 
@@ -227,7 +230,12 @@ def _plans(store: Store, org: Organisation, run: CheckRun | None, day: date, no_
     short = [u.id for u in org.units if failures.get(u.id)]
     ratio = Ratio(len(org.units) - len(short), len(org.units))
     if short:
-        detail = "; ".join(f"{u} ({', '.join(sorted(failures[u]))})" for u in short)
+
+        def detail(lang: str) -> str:
+            return "; ".join(
+                f"{_unit_name(org, u, lang)} ({', '.join(sorted(failures[u]))})" for u in short
+            )
+
         evidence = _tx(
             "report.indicators.plans.short",
             n=ratio.numerator,
@@ -276,7 +284,8 @@ def _assessment(store: Store, org: Organisation, run: CheckRun | None, no_run: T
     target = _tx("report.indicators.assessment.target")
     if run is None:
         return ("assessment", title, target, "no_data", no_run, None)
-    passed, failed = [], []
+    passed: list[str] = []
+    failed: list[str] = []
     for s in iter_subjects(store, run, kinds=("unit",)):
         r = s.result(ASSESSMENT_RULE)
         if r is None or r.status == "not-applicable":
@@ -292,20 +301,19 @@ def _assessment(store: Store, org: Organisation, run: CheckRun | None, no_run: T
         date=_day(run.checked_at.date()),
     )
     if failed:
-        late = t("report.indicators.assessment.late", "vi", units=", ".join(failed))
-        late_en = t("report.indicators.assessment.late", "en", units=", ".join(failed))
-        evidence = Text(evidence.vi + " " + late, evidence.en + " " + late_en)
+        late = _tx("report.indicators.assessment.late", units=_names(org, failed))
+        evidence = Text(evidence.vi + " " + late.vi, evidence.en + " " + late.en)
     return ("assessment", title, target, _ratio_status(ratio), evidence, ratio)
 
 
-def _coverage(kind: str, ratios: RatiosReport | None, no_run: Text) -> Row:
+def _coverage(kind: str, org: Organisation, ratios: RatiosReport | None, no_run: Text) -> Row:
     title = _tx(f"report.indicators.{kind}.title")
     target = _tx("report.indicators.target_all")
     if ratios is None or ratios.total is None:
         return (kind, title, target, "no_data", no_run, None)
     ratio: Ratio = getattr(ratios.total, kind)
     below = [
-        f"{u.unit} {getattr(u, kind).numerator}/{getattr(u, kind).denominator}"
+        (u.unit, getattr(u, kind))
         for u in ratios.units
         if getattr(u, kind).denominator
         and getattr(u, kind).numerator < getattr(u, kind).denominator
@@ -317,11 +325,14 @@ def _coverage(kind: str, ratios: RatiosReport | None, no_run: Text) -> Row:
         pct=_pct(ratio.percent),
     )
     if below:
-        extra = {
-            lang: t("report.indicators.below", lang, units="; ".join(below))
-            for lang in ("vi", "en")
-        }
-        evidence = Text(evidence.vi + " " + extra["vi"], evidence.en + " " + extra["en"])
+
+        def units(lang: str) -> str:
+            return "; ".join(
+                f"{_unit_name(org, u, lang)} {r.numerator}/{r.denominator}" for u, r in below
+            )
+
+        extra = _tx("report.indicators.below", units=units)
+        evidence = Text(evidence.vi + " " + extra.vi, evidence.en + " " + extra.en)
     return (kind, title, target, _ratio_status(ratio), evidence, ratio)
 
 
@@ -341,24 +352,20 @@ def _machines_per_staff(org: Organisation, ratios: RatiosReport | None) -> Row:
         units = [unit_ratios(c, org, None, Tally(), None) for c in unit_counts(org)]
         total = total_ratios(org, units)
     ratio = total.machines_per_staff
-    per_unit = "; ".join(f"{u.unit} {u.counts.workstations}/{u.staff}" for u in units if u.staff)
-    evidence = Text(
-        t(
-            "report.indicators.machines_per_staff.result",
-            "vi",
-            n=ratio.numerator,
-            total=ratio.denominator,
-            pct=format_percent(ratio.percent, "vi"),
-            units=per_unit,
-        ),
-        t(
-            "report.indicators.machines_per_staff.result",
-            "en",
-            n=ratio.numerator,
-            total=ratio.denominator,
-            pct=format_percent(ratio.percent, "en"),
-            units=per_unit,
-        ),
+
+    def per_unit(lang: str) -> str:
+        return "; ".join(
+            f"{_unit_name(org, u.unit, lang)} {u.counts.workstations}/{u.staff}"
+            for u in units
+            if u.staff
+        )
+
+    evidence = _tx(
+        "report.indicators.machines_per_staff.result",
+        n=ratio.numerator,
+        total=ratio.denominator,
+        pct=_pct(ratio.percent),
+        units=per_unit,
     )
     return (
         "machines_per_staff",

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from itaudit.i18n import t
+from itaudit.i18n import format_percent, t
 from itaudit.org.model import Organisation
 from itaudit.report import render
 from itaudit.report.figures import DepartmentSummary, ReportSet, UnitReport
@@ -60,9 +60,10 @@ def unit_html(r: UnitReport, lang: str, org: Organisation) -> str:
 
 
 def department_html(d: DepartmentSummary, lang: str, org: Organisation) -> str:
+    names = {u.id: u.name(lang) for u in org.units}
     items = [
         {
-            "label": row.unit_id,
+            "label": names.get(row.unit_id, row.unit_id),
             "value": row.compliant.percent or 0,
             "css": "ok" if row.compliant.numerator == row.compliant.denominator else "medium",
         }
@@ -100,6 +101,22 @@ def _cell(value: Any, lang: str) -> Any:
     return "—" if value is None else value
 
 
+def _ratio_text(r: Any, lang: str) -> str:
+    """ "7/8 (87,5 %)", or "—" when there is nothing to count."""
+    if r is None or r.denominator == 0:
+        return "—"
+    return (
+        f"{render.format_number(r.numerator, lang)}/{render.format_number(r.denominator, lang)}"
+        f" ({format_percent(r.percent, lang)})"
+    )
+
+
+def _delta_text(n: int, lang: str) -> str:
+    if n == 0:
+        return "±0"
+    return ("+" if n > 0 else "−") + render.format_number(abs(n), lang)
+
+
 def unit_markdown(r: UnitReport, lang: str, org: Organisation) -> str:
     tables = {tb.key: _md_table(tb, lang) for tb in unit_tables(r, lang)}
     return render.render_markdown(
@@ -108,20 +125,19 @@ def unit_markdown(r: UnitReport, lang: str, org: Organisation) -> str:
         r=r,
         tables=tables,
         org_name=_org_name(org),
+        ratio=lambda x: _ratio_text(x, lang),
+        delta=lambda n: _delta_text(n, lang),
         **_helpers(lang, org),
     )
 
 
 def department_markdown(d: DepartmentSummary, lang: str, org: Organisation) -> str:
-    names = {u.id: u.name(lang) for u in org.units}
     return render.render_markdown(
         "department.md",
         lang,
         d=d,
         units=_md_table(department_table(d, lang), lang),
-        discrepancies=_md_table(discrepancy_table(d.discrepancies, lang, names), lang)
-        if d.discrepancies
-        else None,
+        delta=lambda n: _delta_text(n, lang),
         **_helpers(lang, org),
     )
 
@@ -134,6 +150,11 @@ def _json_default(value: Any) -> Any:
 
 def to_json(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+
+
+def _xlsx_date(lang: str) -> str:
+    """Dates as the reader writes them (format_date): dd/mm/yyyy in Vietnamese."""
+    return "dd/mm/yyyy" if lang == "vi" else "yyyy-mm-dd"
 
 
 def _sheets(tables: Sequence[Table]) -> list[render.Sheet]:
@@ -152,7 +173,7 @@ def write_unit(r: UnitReport, fmt: str, lang: str, org: Organisation, folder: Pa
         table = unit_machine_table(r, lang)
         return render.write_csv(path, table.headers, table.rows)
     if fmt == "xlsx":
-        return render.write_xlsx(path, _sheets(unit_tables(r, lang)))
+        return render.write_xlsx(path, _sheets(unit_tables(r, lang)), date_format=_xlsx_date(lang))
     raise ValueError(f"unknown report format {fmt!r}")
 
 
@@ -174,6 +195,7 @@ def write_department(
         return render.write_xlsx(
             path,
             _sheets([department_table(d, lang), discrepancy_table(d.discrepancies, lang, names)]),
+            date_format=_xlsx_date(lang),
         )
     raise ValueError(f"unknown report format {fmt!r}")
 
@@ -279,27 +301,40 @@ def indicators_docx(x: IndicatorTable, lang: str, org: Organisation) -> bytes:
     return render.docx_bytes(doc)
 
 
+def indicators_markdown(x: IndicatorTable, lang: str) -> str:
+    table = indicator_table(x, lang)
+    return render.render_markdown(
+        "indicators.md",
+        lang,
+        x=x,
+        table=render.md_table(table.headers[:5], [row[:5] for row in table.rows], limit=1500),
+    )
+
+
 def write_indicators(x: IndicatorTable, fmt: str, lang: str, org: Organisation, out: Path) -> Path:
     path = out / "indicators" / f"{x.year}-{x.period}.{lang}.{fmt}"
     table = indicator_table(x, lang)
     if fmt == "html":
         return render.write_html(path, indicators_html(x, lang, org))
     if fmt == "md":
-        md = render.render_markdown(
-            "indicators.md",
-            lang,
-            x=x,
-            table=render.md_table(table.headers[:5], [row[:5] for row in table.rows], limit=1500),
-        )
-        return render.write_text(path, md)
+        return render.write_text(path, indicators_markdown(x, lang))
     if fmt == "json":
         return render.write_text(path, to_json(x.as_dict()))
     if fmt == "csv":
         return render.write_csv(path, table.headers, table.rows, limit=2000)
     if fmt == "xlsx":
+        # Appendix I's section row heads the table, as in the plan.
+        section = ("VI", t("report.indicators.section", lang)) + (None,) * (len(table.headers) - 2)
         return render.write_xlsx(
             path,
-            [render.Sheet(table.title, table.headers, table.rows, widths=(5, 50, 14, 14, 80))],
+            [
+                render.Sheet(
+                    table.title,
+                    table.headers,
+                    (section, *table.rows),
+                    widths=(5, 50, 14, 14, 80),
+                )
+            ],
             limit=2000,
         )
     if fmt == "docx":

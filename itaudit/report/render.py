@@ -246,7 +246,11 @@ def _xlsx_value(value: Any, limit: int) -> Any:
     return clip(value, limit)
 
 
-def xlsx_bytes(sheets: Sequence[Sheet], limit: int = MAX_TEXT) -> bytes:
+def xlsx_bytes(
+    sheets: Sequence[Sheet], limit: int = MAX_TEXT, date_format: str | None = None
+) -> bytes:
+    """The workbook; `date_format` ("dd/mm/yyyy" for Vietnamese readers) is how
+    date cells show, which stay dates Excel can sort and filter."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
@@ -283,6 +287,10 @@ def xlsx_bytes(sheets: Sequence[Sheet], limit: int = MAX_TEXT) -> bytes:
                     cell = WriteOnlyCell(ws, value=value)
                     cell.data_type = "s"
                     values.append(cell)
+                elif date_format and isinstance(value, date | datetime):
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.number_format = date_format
+                    values.append(cell)
                 else:
                     values.append(value)
             ws.append(values)
@@ -291,9 +299,11 @@ def xlsx_bytes(sheets: Sequence[Sheet], limit: int = MAX_TEXT) -> bytes:
     return buffer.getvalue()
 
 
-def write_xlsx(path: Path, sheets: Sequence[Sheet], limit: int = MAX_TEXT) -> Path:
+def write_xlsx(
+    path: Path, sheets: Sequence[Sheet], limit: int = MAX_TEXT, date_format: str | None = None
+) -> Path:
     """An XLSX workbook with one sheet per table: bold frozen header, text never a formula."""
-    return write_bytes(path, xlsx_bytes(sheets, limit))
+    return write_bytes(path, xlsx_bytes(sheets, limit, date_format))
 
 
 # -- DOCX -----------------------------------------------------------------------------------------

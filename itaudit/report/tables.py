@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from itaudit.i18n import t
-from itaudit.ratios import RatiosReport, UnitRatios
+from itaudit.i18n import format_percent, t
+from itaudit.ratios import Discrepancy, RatiosReport, UnitRatios
 from itaudit.report.figures import DepartmentSummary, UnitReport
 from itaudit.scan.reconcile import type_name
 
@@ -37,7 +37,7 @@ def item_name(item: str, lang: str) -> str:
     return type_name(item, lang)
 
 
-def discrepancy_text(d: Any, lang: str) -> str:
+def discrepancy_text(d: Discrepancy, lang: str) -> str:
     """One discrepancy in words: "Sổ tài sản ghi 4 máy chiếu; quét mạng thấy 5"."""
     if d.kind == "register-vs-scan":
         text = t(
@@ -55,10 +55,23 @@ def discrepancy_text(d: Any, lang: str) -> str:
             item=item_name(d.item, lang),
             agents=d.agents,
         )
-    if d.names:
-        shown = ", ".join(d.names[:10]) + (", …" if len(d.names) > 10 else "")
-        text += " (" + t("report.discrepancies.names", lang, names=shown) + ")"
+    parts = [
+        t(f"report.discrepancies.{key}", lang, names=_some(names))
+        for key, names in (
+            ("unregistered", d.unregistered),
+            ("never_reported", d.never_reported),
+        )
+        if names
+    ]
+    if not parts and d.names:
+        parts = [t("report.discrepancies.names", lang, names=_some(d.names))]
+    if parts:
+        text += " (" + "; ".join(parts) + ")"
     return text
+
+
+def _some(names: Sequence[str], limit: int = 10) -> str:
+    return ", ".join(names[:limit]) + (", …" if len(names) > limit else "")
 
 
 def department_table(d: DepartmentSummary, lang: str) -> Table:
@@ -184,6 +197,52 @@ def ratios_table(report: RatiosReport, lang: str, unit_names: dict[str, str]) ->
     return Table("ratios", t("report.ratios.title", lang), headers, tuple(rows))
 
 
+def ratios_brief(
+    report: RatiosReport, lang: str, unit_names: dict[str, str] | None = None
+) -> Table:
+    """The ratios as short text cells for a terminal or an e-mail: "83/84 (98,8 %)".
+    Units by id unless `unit_names` is given; CSV, XLSX and JSON use `ratios_table`."""
+    headers = (
+        t("report.columns.unit", lang),
+        t("report.columns.staff", lang),
+        t("report.ratios.brief.workstations", lang),
+        t("report.ratios.brief.servers", lang),
+        t("report.columns.machines_per_staff", lang),
+        t("report.columns.antivirus", lang),
+        t("report.columns.edr", lang),
+        t("report.ratios.brief.lan", lang),
+        t("report.ratios.brief.reporting", lang),
+    )
+
+    def frac(r: Any) -> str:
+        if r is None or r.denominator == 0:
+            return "—"
+        return f"{r.numerator}/{r.denominator} ({format_percent(r.percent, lang)})"
+
+    def line(u: UnitRatios, name: str) -> tuple[str, ...]:
+        c = u.counts
+        mps = u.machines_per_staff
+        return (
+            name,
+            str(u.staff),
+            f"{c.workstations} ({c.laptops})",
+            f"{c.servers_onsite + c.servers_offsite} ({c.servers_onsite}/{c.servers_offsite})",
+            f"{c.workstations}/{u.staff} ({format_percent(mps.percent, lang)})"
+            if mps.denominator
+            else "—",
+            frac(u.antivirus),
+            frac(u.edr),
+            frac(u.lan),
+            frac(u.reporting),
+        )
+
+    names = unit_names or {}
+    rows = [line(u, names.get(u.unit, u.unit)) for u in report.units]
+    if report.total is not None:
+        rows.append(line(report.total, t("report.department.total", lang)))
+    return Table("ratios", t("report.ratios.title", lang), headers, tuple(rows))
+
+
 def unit_machine_table(r: UnitReport, lang: str) -> Table:
     headers = (
         t("report.machines.host", lang),
@@ -273,7 +332,7 @@ def unit_summary_table(r: UnitReport, lang: str) -> Table:
         (t("report.ratios.edr", lang) + " (%)", q.edr.percent),
         (t("report.ratios.lan", lang) + " (%)", q.lan.percent if q.lan else None),
     )
-    return Table("summary", t("report.unit.title", lang), ("", ""), rows)
+    return Table("summary", t("report.unit.summary", lang), ("", ""), rows)
 
 
 def unit_rules_table(r: UnitReport, lang: str) -> Table:

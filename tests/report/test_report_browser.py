@@ -5,7 +5,7 @@ a phone, and a screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,10 +57,10 @@ def _open(browser, path: Path, width: int = 1100):
     return page, url, requests
 
 
-def _shot(page, name: str) -> Path:
+def _shot(page, name: str, full: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full)
     return path
 
 
@@ -124,18 +124,71 @@ def test_layout_holds_on_a_phone(browser, demo, name):
         page.close()
 
 
-def test_print_layout_is_a4(browser, demo, tmp_path):
+def test_print_layout_is_a4(browser, demo):
     page, _url, _requests = _open(browser, demo.reports / "ho.vi.html")
     try:
         pdf = page.pdf(prefer_css_page_size=True)
         assert pdf.startswith(b"%PDF")
-        (tmp_path / "ho.pdf").write_bytes(pdf)
-        if shutil.which("pdfinfo"):
-            import subprocess
+        boxes = set(re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf))
+        assert boxes, "no page size in the PDF"
+        for width, height in boxes:  # A4: 595 x 842 points
+            assert abs(float(width) - 595.3) < 1.5 and abs(float(height) - 841.9) < 1.5
+    finally:
+        page.close()
 
-            info = subprocess.run(
-                ["pdfinfo", str(tmp_path / "ho.pdf")], capture_output=True, text=True
-            ).stdout
-            assert "595.2" in info or "595" in info  # A4 width in points
+
+# A4 at 96 px per inch: the printable width and height inside the page margins
+# of base.html (14 mm top, 16 mm bottom, 12 mm either side).
+A4_WIDTH, A4_HEIGHT = round((210 - 24) / 25.4 * 96), round((297 - 30) / 25.4 * 96)
+
+
+@pytest.mark.parametrize("name", ["ho.vi.html", "nghiatrang.vi.html"])
+def test_action_list_is_on_the_first_printed_page(browser, demo, name):
+    """A unit head reads the action list first: on paper it starts on page 1,
+    before the rules, and the technical details stay folded away."""
+    page, _url, _requests = _open(browser, demo.reports / name, width=A4_WIDTH)
+    try:
+        page.emulate_media(media="print")
+        tops = page.evaluate(
+            "Object.fromEntries([...document.querySelectorAll('section[id]')]"
+            ".map(e => [e.id, e.getBoundingClientRect().top + window.scrollY]))"
+        )
+        assert tops["actions"] < A4_HEIGHT, tops
+        assert tops["summary"] < tops["actions"] < tops["rules"] < tops["machines"]
+        assert page.locator("details.evidence").count() > 0
+        assert not page.locator("details.evidence").first.is_visible()
+        page.set_viewport_size({"width": A4_WIDTH, "height": A4_HEIGHT})
+        _shot(page, f"print-top-{name.replace('.html', '.png')}", full=False)
+    finally:
+        page.close()
+
+
+def test_small_unit_report_reads_for_its_head(browser, demo):
+    """Nghĩa trang: 8 machines, one never reported, three missing management records."""
+    page, url, requests = _open(browser, demo.reports / "nghiatrang.vi.html", width=390)
+    try:
+        assert page.inner_text("h1") == "Ban Quản lý Nghĩa trang liệt sĩ tỉnh"
+        assert page.inner_text("#kpi-compliant .v") == "87,5 %"
+        assert "(7/8)" in page.inner_text("#kpi-compliant")
+        # The bar of failures by severity counts the unit's own records too: the
+        # banner shows both parts, and they add up to the bars.
+        machine_failures = int(page.inner_text("#kpi-failed .v"))
+        unit_failures = int(page.inner_text("#kpi-unit .v"))
+        bars = page.eval_on_selector_all(
+            "#summary svg.chart text:nth-of-type(even)", "els => els.map(e => e.textContent)"
+        )
+        assert (machine_failures, unit_failures) == (1, 3)
+        assert sum(int(v) for v in bars) == machine_failures + unit_failures
+        first = page.locator("ol.actions > li").first
+        assert "Hồ sơ, minh chứng của đơn vị" in first.inner_text()
+        assert "người chịu trách nhiệm: Lê Xuân Trường" in first.inner_text()
+        meta = page.inner_text("dl.meta")
+        assert re.search(r"Ngày kiểm tra\s+\d{2}/\d{2}/\d{4}", meta)
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", page.inner_text("main"))
+        text = page.inner_text("body")
+        assert "có trong sổ nhưng chưa gửi báo cáo: NTLS-PC-003" in text
+        assert requests == [url]
+        _no_overflow(page)
+        _shot(page, "phone-top-nghiatrang.vi.png", full=False)
     finally:
         page.close()

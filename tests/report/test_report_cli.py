@@ -90,10 +90,15 @@ def test_indicators_as_docx_and_xlsx(run_cli, demo, tmp_path):
     first = table.rows[2].cells[3].text
     assert first.startswith("Đạt\n") and "(12/12)" in first
     sheet = load_workbook(next(out.rglob("*.vi.xlsx"))).worksheets[0]
-    by_key = {row[5]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in sheet[2]][:2] == ["VI", "Bảo đảm an toàn thông tin"]
+    by_key = {row[5]: row for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert len(by_key) == 8
     assert by_key["dossiers"][3] == "Đạt" and by_key["dossiers"][8] == 100.0
     assert by_key["websites"][3] == "Chưa đạt" and by_key["websites"][6:8] == (5, 6)
     assert by_key["drill"][3] == "Không áp dụng"
+    # Pasted into an official report: units by name, never by their ids.
+    edr = by_key["edr"][4]
+    assert "Trung tâm Điều dưỡng người có công 12/13" in edr and "dieuduong-ncc" not in edr
 
 
 def test_indicators_of_a_period_without_a_check_say_so(run_cli, demo):
@@ -143,3 +148,45 @@ def test_ratios_json_matches_the_report(run_cli, demo):
         assert unit["unit"] == row["unit"]
         for key in ("antivirus", "edr", "patched", "machines_per_staff"):
             assert unit[key] == row[key], (unit["unit"], key)
+
+
+def test_unwritable_out_names_the_file_and_exits_3(run_cli, demo, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    result = run_cli(
+        "report", "-u", "ho", "--out", str(blocker / "sub"), "-w", str(demo.workspace.root)
+    )
+    assert result.returncode == 3, result.output
+    assert f"cannot write {blocker / 'sub'}" in result.stderr and "ho.vi.html" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ratios_fit_a_terminal_and_name_who_makes_the_difference(run_cli, demo):
+    result = run_cli("ratios", "-w", str(demo.workspace.root))
+    assert result.returncode == 0, result.output
+    lines = result.stdout.splitlines()
+    table = lines[: next(i for i, line in enumerate(lines) if line.startswith("Toàn Sở")) + 1]
+    assert max(len(line) for line in table) <= 180
+    ho = next(line for line in table if line.startswith("ho "))
+    assert "80/74 (108,1 %)" in ho and "80 (9)" in ho and "3 (0/3)" in ho
+    assert "gửi báo cáo nhưng không có trong sổ: DESKTOP-7F3K2QJ" in result.stdout
+
+
+def test_indicators_markdown_on_stdout_is_the_whole_document(run_cli, demo):
+    result = run_cli(
+        "report", "--kind", "indicators", "-f", "md", "--stdout", "-w", str(demo.workspace.root)
+    )
+    assert result.returncode == 0, result.output
+    assert result.stdout.startswith("# Kết quả thực hiện các chỉ tiêu về bảo đảm an toàn thông tin")
+    assert "Kỳ báo cáo:" in result.stdout and "| TT | Các chỉ tiêu |" in result.stdout
+
+
+def test_ratios_without_a_check_run_show_the_register(run_cli, workspace):
+    """Before any check the register still gives machines per staff; coverage is
+    unknown ("—"), never 0 %."""
+    result = run_cli("ratios", "-u", "ho", "-w", str(workspace.root))
+    assert result.returncode == 0, result.output
+    ho = next(line for line in result.stdout.splitlines() if line.startswith("ho "))
+    assert "80/74 (108,1 %)" in ho and "0/83" not in ho and "0,0 %" not in ho
+    assert "no complete check run" in result.stderr
+    assert "chưa có lần kiểm tra nào" in result.stdout

@@ -85,6 +85,8 @@ def test_unit_numbers_agree_across_formats(formats):
     assert banner["failed"] == failed == int(kpi_failed) == summary["Chưa đạt"] == 13
     assert banner["passed"] == passed == summary["Đạt"]
     assert len(body) == len(machines) == banner["machines"] == 84
+    last_report = wb["Chi tiết từng máy"]["E2"]  # a date Excel can sort, shown as dd/mm/yyyy
+    assert last_report.is_date and last_report.number_format == "dd/mm/yyyy"
     assert data["ratios"]["machines_per_staff"] == {
         "numerator": 80,
         "denominator": 74,
@@ -185,3 +187,31 @@ def test_unverifiable_and_unworded_failures_fall_back_to_the_title():
     assert generic == Text(
         "Chưa đạt yêu cầu: Màn hình tự khóa", "Requirement not met: The screen locks"
     )
+
+
+def test_every_format_renders_in_english(demo, demo_org, tmp_path):
+    """The English catalogue covers every path (a missing key would raise here)."""
+    store = open_store(demo.url)
+    try:
+        reports = build_reports(store, demo_org, units=["nghiatrang"])
+    finally:
+        store.close()
+    paths = write_reports(reports, demo_org, tmp_path, ("html", "md", "csv", "xlsx", "json"), "en")
+    assert len(paths) == 10
+    folder = paths[0].parent
+    html = (folder / "nghiatrang.en.html").read_text(encoding="utf-8")
+    assert "Action list" in html and "Việc cần làm" not in html
+    assert "responsible: Lê Xuân Trường" in html  # the unit's own records: its head
+    md = (folder / "department.en.md").read_text(encoding="utf-8")
+    assert md.startswith("# Department information-security compliance summary")
+    assert "in the register but never reported: NTLS-PC-003" in md
+    header = _csv(folder / "nghiatrang.en.csv")[0]
+    assert header[:2] == ["Machine", "asset_tag"]
+    sheets = load_workbook(folder / "nghiatrang.en.xlsx").sheetnames
+    assert sheets == [
+        "Summary",
+        "Action list",
+        "Rules by requirement",
+        "LAN scan findings",
+        "Machine details",
+    ]
