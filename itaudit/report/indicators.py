@@ -351,7 +351,13 @@ def _machines_per_staff(org: Organisation, ratios: RatiosReport | None) -> Row:
 
         units = [unit_ratios(c, org, None, Tally(), None) for c in unit_counts(org)]
         total = total_ratios(org, units)
-    ratio = total.machines_per_staff
+    # The plan states this figure for the head office only ("tại Cơ quan Sở": 80/74):
+    # schools and care centres count teachers and carers who need no computer of
+    # their own, so the department-wide figure is shown for reference, never judged.
+    # The head office is the first unit of organization.yaml.
+    head = next((u for u in units if u.unit == org.units[0].id), None)
+    ratio = head.machines_per_staff if head is not None else total.machines_per_staff
+    whole = total.machines_per_staff
 
     def per_unit(lang: str) -> str:
         return "; ".join(
@@ -365,6 +371,9 @@ def _machines_per_staff(org: Organisation, ratios: RatiosReport | None) -> Row:
         n=ratio.numerator,
         total=ratio.denominator,
         pct=_pct(ratio.percent),
+        all_n=whole.numerator,
+        all_total=whole.denominator,
+        all_pct=_pct(whole.percent),
         units=per_unit,
     )
     return (

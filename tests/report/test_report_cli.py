@@ -99,6 +99,11 @@ def test_indicators_as_docx_and_xlsx(run_cli, demo, tmp_path):
     # Pasted into an official report: units by name, never by their ids.
     edr = by_key["edr"][4]
     assert "Trung tâm Điều dưỡng người có công 12/13" in edr and "dieuduong-ncc" not in edr
+    # Judged where the plan states it, at the head office (80/74); the department-wide
+    # figure (schools and centres count staff who need no computer) is for reference.
+    staff = by_key["machines_per_staff"]
+    assert staff[3] == "Đạt" and staff[6:9] == (80, 74, 108.1)
+    assert staff[4].startswith("Cơ quan Sở 80 máy tính/74 người (108,1 %). Để tham khảo: toàn Sở")
 
 
 def test_indicators_of_a_period_without_a_check_say_so(run_cli, demo):
