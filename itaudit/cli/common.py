@@ -75,6 +75,20 @@ class Env:
         if self._store is None:
             from itaudit.store import open_store
 
+            ws = self.workspace
+            default_file = ws.inventory / "itaudit.db"
+            if (
+                self.store_url == ws.default_store_url
+                and not ws.is_initialised()
+                and not default_file.exists()
+            ):
+                # A mistyped --workspace would otherwise get a new empty store, and the
+                # officer's reports would land where nothing else ever looks.
+                raise UsageError(
+                    f"{ws.root}: no itaudit workspace here (no inventory/organization.yaml, "
+                    f"no store): run `itaudit -w {ws.root} init` to create one, or give the "
+                    "right --workspace or --store"
+                )
             try:
                 self.workspace.inventory.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

@@ -52,3 +52,24 @@ def test_init_in_a_folder_it_cannot_write_exits_3(tmp_path, unreadable):
     assert result.returncode == 3, result.stdout + result.stderr
     assert f"Error: cannot create the workspace in {locked / 'office'}" in result.stderr
     assert "Permission denied" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_mistyped_workspace_is_refused_and_left_untouched(tmp_path, run_cli):
+    typo = tmp_path / "ofice"
+    result = run_cli("-w", str(typo), "hosts")
+    assert f"{typo}: no itaudit workspace here" in result.stderr
+    assert f"run `itaudit -w {typo} init`" in result.stderr
+    for args in (("hosts",), ("ingest", str(tmp_path)), ("check",)):
+        result = run_cli("-w", str(typo), *args)
+        assert result.returncode == 2, (args, result.output)
+        assert "no itaudit workspace here" in result.stderr or (
+            "organization.yaml: not found (run `itaudit init`" in result.stderr
+        ), args
+        assert not typo.exists(), args  # no empty store left behind to collect reports
+
+
+def test_an_explicit_store_needs_no_workspace(tmp_path, run_cli):
+    store = tmp_path / "collector.db"
+    result = run_cli("-w", str(tmp_path / "nowhere"), "--store", f"sqlite:///{store}", "hosts")
+    assert result.returncode == 0, result.output
+    assert "0 host(s)" in result.stdout and store.exists()
