@@ -255,7 +255,7 @@ def _load_catalog(path: Path, problems: list[Problem]) -> Catalog | None:
                 r.error(entry, key, f"not a declared field (fields: {', '.join(fields)})")
                 continue
             if value is not None and not value_fits(_plain(value), ftype):
-                r.error(entry, key, f"{value!r} is not a {ftype}")
+                r.error(entry, key, f"{value!r} is not {_article(ftype)} {ftype}")
                 continue
             values[key] = _plain(value)
         for fname in fields:
@@ -574,7 +574,7 @@ def _param_ok(
     r: _Reader, node: LineDict, key: Any, value: Any, ftype: Any, lo: Any, hi: Any
 ) -> bool:
     if value is None or not value_fits(value, ftype):
-        r.error(node, key, f"{value!r} is not a {ftype}")
+        r.error(node, key, f"{value!r} is not {_article(ftype)} {ftype}")
         return False
     numbers = value if isinstance(value, list) else [value]
     for v in numbers:
@@ -1388,3 +1388,7 @@ __all__ = [
     "unit_profile_problems",
     "validate_profiles",
 ]
+
+
+def _article(word: object) -> str:
+    return "an" if str(word)[:1] in "aeiou" else "a"

@@ -84,7 +84,7 @@ def test_parameter_value_of_the_wrong_type(profile_dir) -> None:
     path = profile_dir(
         "u1", 'profile: u1\nextends: base\nparams:\n  T-LOCK-01:\n    max_seconds: "600"\n', "units"
     )
-    assert errors(profile_dir.root) == [f"{path}:5: max_seconds: '600' is not a integer"]
+    assert errors(profile_dir.root) == [f"{path}:5: max_seconds: '600' is not an integer"]
 
 
 def test_parameter_out_of_bounds(profile_dir) -> None:

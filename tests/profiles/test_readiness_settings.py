@@ -105,7 +105,7 @@ def test_unknown_key(profile_dir) -> None:
 def test_wrong_type(profile_dir) -> None:
     path = _base(profile_dir, READINESS.replace("report_age_days: 5", 'report_age_days: "5"'))
     assert _errors(profile_dir.root) == [
-        f"{path}:{_line(path, 'report_age_days:')}: report_age_days: '5' is not a integer"
+        f"{path}:{_line(path, 'report_age_days:')}: report_age_days: '5' is not an integer"
     ]
 
 

@@ -222,4 +222,4 @@ def test_profile_readiness_error_exits_2_with_file_and_line(workspace, run_cli) 
     )
     result = run_cli("readiness", "-w", str(workspace.root), *TODAY)
     assert result.returncode == 2
-    assert f"level1.yaml:{line}: report_age_days: 'seven' is not a integer" in result.stderr
+    assert f"level1.yaml:{line}: report_age_days: 'seven' is not an integer" in result.stderr
