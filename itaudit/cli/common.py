@@ -45,7 +45,9 @@ class CommandFailed(click.ClickException):
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
-        self.exit_code = exit_code
+        # click >= 8.2 declares exit_code a ClassVar; an instance value still wins when
+        # click reads it, and every code of ours goes through this one class.
+        self.__dict__["exit_code"] = exit_code
 
 
 @dataclass
@@ -71,24 +73,28 @@ class Env:
         except Exception:
             return self.store_url
 
+    def check_store_place(self) -> None:
+        """Refuse to grow a new default store in a folder that is no workspace."""
+        ws = self.workspace
+        default_file = ws.inventory / "itaudit.db"
+        if (
+            self.store_url == ws.default_store_url
+            and not ws.is_initialised()
+            and not default_file.exists()
+        ):
+            # A mistyped --workspace would otherwise get a new empty store, and the
+            # officer's reports would land where nothing else ever looks.
+            raise UsageError(
+                f"{ws.root}: no itaudit workspace here (no inventory/organization.yaml, "
+                f"no store): run `itaudit -w {ws.root} init` to create one, or give the "
+                "right --workspace or --store"
+            )
+
     def store(self) -> Store:
         if self._store is None:
             from itaudit.store import open_store
 
-            ws = self.workspace
-            default_file = ws.inventory / "itaudit.db"
-            if (
-                self.store_url == ws.default_store_url
-                and not ws.is_initialised()
-                and not default_file.exists()
-            ):
-                # A mistyped --workspace would otherwise get a new empty store, and the
-                # officer's reports would land where nothing else ever looks.
-                raise UsageError(
-                    f"{ws.root}: no itaudit workspace here (no inventory/organization.yaml, "
-                    f"no store): run `itaudit -w {ws.root} init` to create one, or give the "
-                    "right --workspace or --store"
-                )
+            self.check_store_place()
             try:
                 self.workspace.inventory.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

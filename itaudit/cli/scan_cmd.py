@@ -371,6 +371,7 @@ def scan(
         request = ScanRequest(targets, unit, ports, timing, yes_large, diff)
         plans = plan_scans(request, org, catalogue, privileged)
         _check_store_url(env.store_url)
+        env.check_store_place()
         nmap_path = find_nmap()
         for i, plan in enumerate(plans):
             if len(plans) > 1 and plan.unit is not None:

@@ -12,6 +12,8 @@ from pathlib import Path
 import netlab
 import pytest
 
+from itaudit.workspace import init_workspace
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -35,7 +37,7 @@ def runs(tmp_path_factory):
     if reason:
         pytest.skip(f"namespace lab unavailable: {reason}")
     workspace = tmp_path_factory.mktemp("diff") / "ws"
-    workspace.mkdir()
+    init_workspace(workspace)  # the sample register: the lab's devices are all unknown to it
     with netlab.Lab() as lab:
         target = f"{lab.address(0)}/28"
         lab.add_host("a", 2, "00:14:22:2d:00:02", (22, 80))

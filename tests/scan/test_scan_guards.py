@@ -219,3 +219,13 @@ def test_when_a_later_unit_fails_the_earlier_scans_are_kept_and_printed(
     with sqlite3.connect(workspace.inventory / "itaudit.db") as conn:
         rows = conn.execute("SELECT unit, status FROM scans ORDER BY id").fetchall()
     assert rows == [("ho", "complete"), ("dvvl", "failed")]
+
+
+def test_a_folder_that_is_no_workspace_is_refused_before_nmap_starts(run_cli, tmp_path, recorder):
+    env, calls = recorder
+    typo = tmp_path / "ofice"
+    result = run_cli("-w", str(typo), "scan", "127.0.0.1", env=env)
+    assert result.returncode == 2, result.output
+    assert f"{typo}: no itaudit workspace here" in result.stderr
+    assert not calls.exists(), "nmap was started"
+    assert not typo.exists()

@@ -19,6 +19,8 @@ from pathlib import Path
 import netlab
 import pytest
 
+from itaudit.workspace import init_workspace
+
 REPO = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"^nmap: \d+/256 addresses done \(\d+ up\).*, \d+:\d\d elapsed$")
 
@@ -99,7 +101,7 @@ WAYS = {
 @pytest.fixture(scope="module", params=list(WAYS))
 def interrupted(request, lab, tmp_path_factory):
     workspace = tmp_path_factory.mktemp("interrupt") / "ws"
-    workspace.mkdir()
+    init_workspace(workspace)
     code, stderr = _interrupt(lab, workspace, *WAYS[request.param])
     return request.param, code, stderr, workspace, _nmaps(lab)
 
@@ -133,6 +135,7 @@ def test_the_interrupted_scan_is_recorded_as_failed(interrupted):
 
 
 def test_nmap_does_not_outlive_a_killed_itaudit(lab, tmp_path):
+    init_workspace(tmp_path)
     proc = _start(lab, tmp_path)
     assert proc.stderr is not None
     assert proc.stderr.readline().startswith("Running: nmap")
