@@ -512,7 +512,22 @@ def _init_worker(payload: bytes) -> tuple[_Run, Store, str | None]:
     url, org, profiles, now, only, sightings, scanned, attestations, run_id, unit = pickle.loads(
         payload
     )
-    run = _Run(
+    run = _new_run(org, profiles, now, only, sightings, scanned, attestations)
+    run.run_id = run_id
+    return run, open_store(url, migrate=False), unit
+
+
+def _new_run(
+    org: Any,
+    profiles: Any,
+    now: datetime,
+    only: Any,
+    sightings: Any,
+    scanned: set[str | None] | None,
+    attestations: Any,
+) -> _Run:
+    """The evaluation state of a run, the same in the parent and in every worker."""
+    return _Run(
         org,
         profiles,
         now,
@@ -520,8 +535,6 @@ def _init_worker(payload: bytes) -> tuple[_Run, Store, str | None]:
         FactIndex(org, sightings, scanned),
         AttestationIndex(attestations, now.date()),
     )
-    run.run_id = run_id
-    return run, open_store(url, migrate=False), unit
 
 
 def work(payload: bytes, ranges: list[tuple[int, int]]) -> tuple[_Partial, float]:
@@ -775,14 +788,7 @@ def run_check(
         fleet = conn.execute(sa.select(sa.func.count()).select_from(t.hosts)).scalar_one()
     sightings = latest_sightings(store)
     attestations = list_attestations(store)
-    run = _Run(
-        org,
-        profiles,
-        now,
-        only,
-        FactIndex(org, sightings, scanned),
-        AttestationIndex(attestations, now.date()),
-    )
+    run = _new_run(org, profiles, now, only, sightings, scanned, attestations)
     with store.write() as conn:
         key = conn.execute(
             ct.check_runs.insert().values(
