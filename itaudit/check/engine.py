@@ -4,9 +4,13 @@ A rule's status for a machine is decided in this order:
 
 1. not-applicable: the machine's type, platform, state-secret flag or LAN
    placement is outside the rule's `applies_to`; or there is no report and the
-   rule reads the report; or the agent said the probe is `unsupported` there;
-   or the rule's `when` is false;
-2. error: `when` or the condition is unknown (a fact not reported);
+   rule reads the report; or the rule's `when` is false. Nothing else: a probe
+   the agent reports as unsupported, unreadable, absent or failed says nothing
+   about whether the rule concerns the machine;
+2. error ("could not be checked"): `when` or the condition is unknown (a fact
+   not reported), with the agent's own reason when a probe feeding the rule
+   recorded one. A rule is decided from whatever facts were collected: one
+   failed source does not void a rule another source can decide;
 3. pass / fail from the condition;
 4. waived: a fail covered by a waiver of the effective profile that has not
    expired (an expired waiver leaves the fail and is named in the evidence).
@@ -26,6 +30,16 @@ from itaudit.profiles.model import Catalog, EffectiveProfile, EffectiveRule, Rul
 PASS, FAIL, ERROR, NA, WAIVED = "p", "f", "e", "n", "w"
 STATUS_NAMES = {PASS: "pass", FAIL: "fail", ERROR: "error", NA: "not-applicable", WAIVED: "waived"}
 STATUS_CODES = {v: k for k, v in STATUS_NAMES.items()}
+
+# How verdicts are decided, recorded with every check run so that history can
+# mark where the method changed (a change of method moves numbers without any
+# machine changing).
+METHOD = 2
+METHODS = {
+    1: "a probe the agent reported as unsupported made its rules not-applicable",
+    2: "facts that were not collected (unsupported, unreadable, absent, failed) give "
+    "'could not be checked', never not-applicable",
+}
 
 # A stored entry per rule: [status, trace] plus [notes] and [waiver] when there are any.
 
@@ -296,17 +310,6 @@ def evaluate_host(
             add(na)
             n_na += 1
             continue
-        if errors is not None:
-            hit = cr.probes & errors.keys()
-            unsupported = [
-                e for p in sorted(hit) for e in errors[p] if e.get("kind") == "unsupported"
-            ]
-            if unsupported:
-                e = unsupported[0]
-                note = f"agent: probe {e.get('probe')} unsupported here: {str(e.get('message', ''))[:300]}"
-                add([NA, [], [note]])
-                n_na += 1
-                continue
         if cr.attestation and attestation_for is not None:
             ctx.ns["attestation"] = attestation_for(cr)
         trace: list = []

@@ -88,7 +88,7 @@ class UnitSummary:
     never_reported: int
     compliant: int
     compliant_share: float | None  # machines with no fail and no error / machines
-    mean_score: float | None  # mean of per-machine passed / (passed + failed)
+    mean_score: float | None  # mean of per-machine passed / (passed + failed + error)
     passed: int
     failed: int
     errors: int
@@ -110,6 +110,7 @@ class CheckRun:
     framework: str | None
     run_by: str | None
     itaudit_version: str | None
+    method: int | None
     subjects: int
     units: tuple[UnitSummary, ...]
     totals: UnitSummary | None
@@ -283,6 +284,7 @@ def _run(m: Any) -> CheckRun:
         framework=m["framework"],
         run_by=m["run_by"],
         itaudit_version=m["itaudit_version"],
+        method=m["method"],
         subjects=m["subjects"] or 0,
         units=tuple(_summary(u) for u in summary.get("units", ())),
         totals=_summary(summary["totals"]) if "totals" in summary else None,

@@ -32,6 +32,7 @@ from itaudit.check.context import FactIndex, Subject
 from itaudit.check.engine import (
     ERROR,
     FAIL,
+    METHOD,
     NA,
     PASS,
     WAIVED,
@@ -377,7 +378,9 @@ class _Run:
         for rid in ev.failed:
             by_severity[self.severity[rid]] += 1
         p, f = counts[PASS], counts[FAIL]
-        score = p / (p + f) if p + f else None
+        # DESIGN.md "Result": could-not-check counts against the score like a failure.
+        decided = p + f + counts[ERROR]
+        score = p / decided if decided else None
         if s.kind == "unit":
             tally.unit_passed += p
             tally.unit_failed += f
@@ -800,6 +803,7 @@ def run_check(
                 framework=framework,
                 run_by=(run_by or _user())[:128],
                 itaudit_version=__version__,
+                method=METHOD,
             )
         ).inserted_primary_key
         assert key is not None

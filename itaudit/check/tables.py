@@ -25,6 +25,8 @@ check_runs = sa.Table(
     sa.Column("framework", sa.String(64)),
     sa.Column("run_by", sa.String(128)),
     sa.Column("itaudit_version", sa.String(32)),
+    # Evaluation method (itaudit.check.engine.METHOD) the run used; see METHODS.
+    sa.Column("method", sa.Integer),
     sa.Column("subjects", sa.Integer),
     sa.Column("summary", sa.Text),  # JSON: per-unit numbers and totals
     sa.Column("rules", sa.Text),  # JSON: rule texts and per-profile parameters, as checked
@@ -58,7 +60,7 @@ check_results = sa.Table(
     sa.Column("errors", sa.Integer, nullable=False),
     sa.Column("not_applicable", sa.Integer, nullable=False),
     sa.Column("waived", sa.Integer, nullable=False),
-    sa.Column("score", sa.Float),  # passed / (passed + failed); null when both are 0
+    sa.Column("score", sa.Float),  # passed / (passed + failed + error); null when all are 0
     sa.Column(
         "results", sa.Text, nullable=False
     ),  # JSON: rule id -> [status, trace, notes, waiver]

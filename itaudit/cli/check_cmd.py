@@ -156,7 +156,7 @@ def check(
     Register computers that never reported are checked too (they fail
     L1-REG-02), and so is each unit's management evidence (attestations).
     Prints a summary per unit: machines, fully compliant machines (no failed
-    and no unknown rule), mean score (passed / (passed + failed) per machine),
+    and no unknown rule), mean score (passed / (passed + failed + could not check) per machine),
     and every pass, fail, error (fact not reported), not-applicable and waived
     result counted. Exit 0 when no rule at or above --fail-on failed, 1
     otherwise, 2 on usage or profile errors.

@@ -239,6 +239,15 @@ class Change:
     compliant_now: int
     failed_before: int
     failed_now: int
+    # Evaluation methods of the two runs (itaudit.check.engine.METHODS); None for a
+    # run stored before methods were recorded.
+    method_before: int | None = None
+    method_now: int | None = None
+
+    @property
+    def method_changed(self) -> bool:
+        """The numbers moved (also) because verdicts are decided differently now."""
+        return (self.method_before or 1) != (self.method_now or 1)
 
     @property
     def compliant_delta(self) -> int:
@@ -258,6 +267,9 @@ class Change:
             "failed_before": self.failed_before,
             "failed_now": self.failed_now,
             "failed_delta": self.failed_delta,
+            "method_before": self.method_before,
+            "method_now": self.method_now,
+            "method_changed": self.method_changed,
         }
 
 
@@ -396,6 +408,7 @@ class DepartmentRow:
     ratios: UnitRatios
     last_check: datetime | None
     change: Change | None
+    errors: int = 0  # results "could not be checked": counted against the score, never hidden
 
     def as_dict(self) -> dict[str, Any]:
         r = self.ratios
@@ -412,6 +425,7 @@ class DepartmentRow:
             "patch_days": r.patch_days,
             "compliant": self.compliant.as_dict(),
             "failed": self.failed,
+            "errors": self.errors,
             "unknown_lan": r.unknown_lan,
             "forbidden_lan": r.forbidden_lan,
             "last_scan": r.last_scan.isoformat() if r.last_scan else None,
@@ -760,6 +774,8 @@ def _change(run: CheckRun, before: CheckRun | None, unit: str | None) -> Change 
         compliant_now=now.compliant,
         failed_before=then.failed,
         failed_now=now.failed,
+        method_before=before.method,
+        method_now=run.method,
     )
 
 
@@ -881,6 +897,7 @@ def _department(
                 machines=summary.machines if summary else 0,
                 compliant=Ratio(summary.compliant, summary.machines) if summary else Ratio(0, 0),
                 failed=summary.failed if summary else 0,
+                errors=summary.errors if summary else 0,
                 ratios=ur,
                 last_check=run.checked_at if summary else None,
                 change=_change(run, before, ur.unit),
@@ -894,6 +911,7 @@ def _department(
         machines=machines,
         compliant=Ratio(sum(r.compliant.numerator for r in rows), machines),
         failed=sum(r.failed for r in rows),
+        errors=sum(r.errors for r in rows),
         ratios=ratios.total,
         last_check=run.checked_at,
         change=_change(run, before, None),

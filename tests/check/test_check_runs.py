@@ -350,7 +350,7 @@ def test_results_are_stored_compactly(store, sample_org, profiles) -> None:
     assert sizes < 4000
 
 
-def test_unsupported_probe_is_not_applicable_and_failed_probe_is_an_error(
+def test_unsupported_and_failed_probes_are_both_could_not_check(
     store, sample_org, profiles, fleet
 ) -> None:
     doc = copy.deepcopy(fleet["HO-PC-001"])
@@ -380,7 +380,8 @@ def test_unsupported_probe_is_not_applicable_and_failed_probe_is_an_error(
     assert ingest_documents(store, RegisterIndex(sample_org), [("lab.json", doc)]).accepted == 1
     run = load_run(store, run_check(store, sample_org, profiles, now=NOW, host="LAB-PC01").run_id)
     lab = subject(store, run, "LAB-PC01")
-    assert lab.result("L1-LOCK-01").status == "not-applicable"
+    # Unsupported says nothing about whether the rule concerns the machine: could not check.
+    assert lab.result("L1-LOCK-01").status == "error"
     assert "kiosk image without a lock screen" in " ".join(lab.result("L1-LOCK-01").evidence)
     pwd = lab.result("L1-PWD-01")
     assert pwd.status == "error"
@@ -421,7 +422,8 @@ def test_an_interrupted_run_leaves_no_partial_results(
 
 def test_scores_follow_their_definitions(store, sample_org, profiles, fleet) -> None:
     # One machine whose password policy could not be read: its rules are errors,
-    # counted and shown, outside the score, and the machine is not compliant.
+    # counted and shown, against the score like failures (DESIGN.md "Result"), and
+    # the machine is not compliant.
     doc = copy.deepcopy(fleet["HO-PC-001"])
     doc.pop("signature")
     doc["identity"].update(
@@ -439,7 +441,7 @@ def test_scores_follow_their_definitions(store, sample_org, profiles, fleet) -> 
     machines = list(iter_subjects(store, run, unit="ho", kinds=("host", "asset")))
     assert ho.machines == len(machines)
     for s in machines:
-        decided = s.passed + s.failed
+        decided = s.passed + s.failed + s.errors
         assert s.score == (pytest.approx(s.passed / decided) if decided else None), s.key
     scored = [s.score for s in machines if s.score is not None]
     assert ho.mean_score == pytest.approx(sum(scored) / len(scored))
@@ -450,7 +452,8 @@ def test_scores_follow_their_definitions(store, sample_org, profiles, fleet) -> 
         assert getattr(ho, field) == sum(getattr(s, field) for s in machines), field
     lab = subject(store, run, "LAB-PC02")
     assert lab.errors == 4 and lab.key not in compliant  # L1-PWD-01..04 not reported
-    assert lab.score == pytest.approx(lab.passed / (lab.passed + lab.failed))
+    assert lab.score == pytest.approx(lab.passed / (lab.passed + lab.failed + 4))
+    assert lab.score < 1.0
     assert ho.errors >= 4
 
 

@@ -46,6 +46,7 @@ def _run() -> CheckRun:
         framework=None,
         run_by=None,
         itaudit_version=None,
+        method=2,
         subjects=0,
         units=(),
         totals=None,

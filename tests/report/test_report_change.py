@@ -89,3 +89,44 @@ def test_a_unit_checked_alone_reports_from_its_own_run(two_runs, run_cli, demo):
     assert unit["change"]["failed_delta"] < 0
     department = json.loads(run_cli("report", "-f", "json", "--stdout", "-w", ws).stdout)
     assert department["run_id"] == second.id
+
+
+def test_a_change_of_evaluation_method_is_marked(two_runs, run_cli, demo, tmp_path):
+    """The earlier run was decided by method 1 (as a store from the previous release
+    holds it): the change line is followed by a note that the method changed."""
+    import sqlalchemy as sa
+
+    first, second = two_runs
+    ws = str(demo.workspace.root)
+    store = open_store(demo.url)
+    try:
+        with store.write() as conn:
+            conn.execute(sa.text("UPDATE check_runs SET method = 1 WHERE id = :i"), {"i": first.id})
+    finally:
+        store.close()
+    try:
+        data = json.loads(run_cli("report", "-f", "json", "--stdout", "-w", ws).stdout)
+        change = data["total"]["change"]
+        assert change["method_changed"] is True
+        assert (change["method_before"], change["method_now"]) == (1, 2)
+        out = tmp_path / "out"
+        made = run_cli("report", "--all", "-f", "html", "-f", "md", "--out", str(out), "-w", ws)
+        assert made.returncode == 0, made.output
+        page = lxml.html.fromstring(next(out.rglob("department.vi.html")).read_text("utf-8"))
+        note = page.xpath("//p[@id='method-change']")[0].text_content()
+        assert "phương pháp 1 → 2" in note and "chưa rõ" in note
+        unit_page = lxml.html.fromstring(next(out.rglob("ho.vi.html")).read_text("utf-8"))
+        assert unit_page.xpath("//p[@id='method-change']")
+        assert "phương pháp 1 → 2" in next(out.rglob("department.vi.md")).read_text("utf-8")
+    finally:
+        store = open_store(demo.url)
+        try:
+            with store.write() as conn:
+                conn.execute(
+                    sa.text("UPDATE check_runs SET method = :m WHERE id = :i"),
+                    {"m": second.method, "i": first.id},
+                )
+        finally:
+            store.close()
+    data = json.loads(run_cli("report", "-f", "json", "--stdout", "-w", ws).stdout)
+    assert data["total"]["change"]["method_changed"] is False

@@ -79,4 +79,15 @@ def _001_initial(conn: sa.Connection) -> None:
     m.create_all(conn)
 
 
-MIGRATIONS = [Migration("check.001_initial", _001_initial)]
+def _002_method(conn: sa.Connection) -> None:
+    # Runs stored before this column existed used evaluation method 1, under which a
+    # probe the agent called "unsupported" made its rules not-applicable. They keep
+    # that meaning; reports mark the change of method between two runs.
+    conn.execute(sa.text("ALTER TABLE check_runs ADD COLUMN method INTEGER"))
+    conn.execute(sa.text("UPDATE check_runs SET method = 1"))
+
+
+MIGRATIONS = [
+    Migration("check.001_initial", _001_initial),
+    Migration("check.002_method", _002_method),
+]
