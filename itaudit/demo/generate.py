@@ -346,7 +346,12 @@ class _Machine:
                 }
                 if self.laptop
                 else None,
-                "screen_lock": None
+                "screen_lock": {
+                    "graphical": False,
+                    "enabled": None,
+                    "timeout_seconds": None,
+                    "requires_password": None,
+                }
                 if self.server
                 else {"enabled": True, "timeout_seconds": 600, "requires_password": True},
                 "password_policy": {
@@ -572,15 +577,7 @@ class _Machine:
         ]
 
     def errors(self) -> list[dict[str, Any]]:
-        """What the real agent says it cannot see: no screen lock on a Linux server without a GUI."""
-        if self.platform == "linux" and self.server:
-            return [
-                {
-                    "probe": "security.screen_lock",
-                    "kind": "unsupported",
-                    "message": "no graphical session: screen lock does not apply to a server without a GUI",
-                }
-            ]
+        """What the real agent says it cannot see (a server without a GUI is a fact, not an error)."""
         return []
 
     def build(self) -> dict[str, Any]:

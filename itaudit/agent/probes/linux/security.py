@@ -303,14 +303,18 @@ class SecurityProbe(Probe):
         run.probe = "security.time_sync"
         sec["time_sync"] = self._time_sync(run, procs)
         run.probe = "security.screen_lock"
-        sec["screen_lock"] = None
         if any(p in procs for p in _GUI):
+            sec["screen_lock"] = None
             run.error("unsupported", "desktop screen-lock settings are not read on Linux yet")
         else:
-            run.error(
-                "unsupported",
-                "no graphical session: screen lock does not apply to a server without a GUI",
-            )
+            # A fact about the machine, not a failure to read one: with no graphical
+            # session there is no screen to lock, so the rule does not concern it.
+            sec["screen_lock"] = {
+                "graphical": False,
+                "enabled": None,
+                "timeout_seconds": None,
+                "requires_password": None,
+            }
         devices = lsblk(run)
         sec["disk_encryption"] = (
             {"volumes": encryption_volumes(devices)} if devices is not None else None
