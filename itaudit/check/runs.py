@@ -42,6 +42,7 @@ from itaudit.check.engine import (
     evaluate_unit,
 )
 from itaudit.check.operators import Ctx
+from itaudit.check.stale import mark_stale_runs, runner_id
 from itaudit.errors import ItauditError, UsageError
 from itaudit.org.model import Organisation
 from itaudit.profiles.load import ProfileSet
@@ -784,6 +785,7 @@ def run_check(
             # Otherwise the run would check nothing and still say "no failure".
             raise UsageError(f"{host!r} belongs to unit {host_unit or '(none)'}, not {unit}")
 
+    mark_stale_runs(store)
     started = utcnow()
     t0 = time.perf_counter()
     with store.read() as conn:
@@ -804,6 +806,7 @@ def run_check(
                 run_by=(run_by or _user())[:128],
                 itaudit_version=__version__,
                 method=METHOD,
+                runner=runner_id(),
             )
         ).inserted_primary_key
         assert key is not None

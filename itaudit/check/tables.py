@@ -27,6 +27,7 @@ check_runs = sa.Table(
     sa.Column("itaudit_version", sa.String(32)),
     # Evaluation method (itaudit.check.engine.METHOD) the run used; see METHODS.
     sa.Column("method", sa.Integer),
+    sa.Column("runner", sa.String(128)),  # host:pid while running (itaudit.check.stale)
     sa.Column("subjects", sa.Integer),
     sa.Column("summary", sa.Text),  # JSON: per-unit numbers and totals
     sa.Column("rules", sa.Text),  # JSON: rule texts and per-profile parameters, as checked

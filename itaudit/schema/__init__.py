@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from functools import cache
@@ -24,6 +25,16 @@ SCHEMA_FILE = "host-report-1.json"
 _MAX_MESSAGES = 50
 _PREVIEW = 40
 
+# Dates outside these years are refused before any arithmetic touches them
+# (0001-01-01T00:00:00+01:00 overflows when turned into UTC). Wide enough for a
+# BIOS or software date; collected_at has its own, narrower range.
+YEAR_MIN, YEAR_MAX = 1900, 2200
+COLLECTED_YEARS = (2000, 2100)
+# A lone UTF-16 surrogate cannot be encoded (signing, the store, HTML) and NUL
+# ends a string in PostgreSQL: neither belongs in any fact.
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_SUSPECT = re.compile(r"[\ud800-\udfff]|\\u0000")
+
 _formats = FormatChecker(formats=())
 
 
@@ -33,14 +44,13 @@ def _is_datetime(value: object) -> bool:
         return True
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     # A timestamp without an offset is ambiguous across time zones: refuse it.
-    return parsed.tzinfo is not None and "T" in value
+    return parsed.tzinfo is not None and "T" in value and YEAR_MIN <= parsed.year <= YEAR_MAX
 
 
 @_formats.checks("date", raises=ValueError)
 def _is_date(value: object) -> bool:
     if isinstance(value, str):
-        date.fromisoformat(value)
-        return len(value) == 10
+        return len(value) == 10 and YEAR_MIN <= date.fromisoformat(value).year <= YEAR_MAX
     return True
 
 
@@ -152,9 +162,55 @@ def _json_type(value: object) -> str:
     return type(value).__name__
 
 
-def validate_report(document: Any, *, compiled: bool = True) -> list[str]:
-    """Every schema problem as `field.path: message`; an empty list means valid.
+def _bad_strings(node: Any, path: str, out: list[str]) -> None:
+    """Strings (keys too) holding NUL or a lone surrogate, named by their field path."""
+    if isinstance(node, str):
+        m = _BAD_CHARS.search(node)
+        if m:
+            what = "a NUL character" if m.group() == "\x00" else "a lone UTF-16 surrogate"
+            out.append(f"{path or '(report)'}: holds {what} (at position {m.start()})")
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            sub = f"{path}.{k}" if path else str(k)
+            if isinstance(k, str) and _BAD_CHARS.search(k):
+                out.append(f"{path or '(report)'}: a field name holds a NUL or lone surrogate")
+            _bad_strings(v, sub, out)
+            if len(out) >= _MAX_MESSAGES:
+                return
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _bad_strings(v, f"{path}[{i}]", out)
+            if len(out) >= _MAX_MESSAGES:
+                return
 
+
+def _content_problems(document: dict[str, Any]) -> list[str]:
+    """What JSON Schema cannot say: characters no store or signature can carry, and a
+    collection time outside the years a report can have been made in."""
+    out: list[str] = []
+    # One pass over the serialised text finds nothing in the common case; only then
+    # is the tree walked for the field paths. NUL is escaped by json.dumps, lone
+    # surrogates stay raw with ensure_ascii=False.
+    if _SUSPECT.search(json.dumps(document, ensure_ascii=False)):
+        _bad_strings(document, "", out)
+    at = document.get("collected_at")
+    if isinstance(at, str):
+        try:
+            year = datetime.fromisoformat(at.replace("Z", "+00:00")).year
+        except ValueError:
+            year = None  # the format check names it
+        lo, hi = COLLECTED_YEARS
+        if year is not None and not lo <= year <= hi:
+            out.append(f"collected_at: {_preview(at)} is outside the years {lo}-{hi}")
+    return out
+
+
+def validate_report(document: Any, *, compiled: bool = True) -> list[str]:
+    """Every problem as `field.path: message`; an empty list means valid.
+
+    The one validator of every entry (agent, `schema validate`, `agent parse`,
+    `ingest`, `serve`): the JSON Schema, then what a schema cannot say (NUL and
+    lone surrogates in any string, a collection year outside 2000-2100).
     compiled=False skips the compiled fast path: compiling it costs ~25 MB,
     worth it when ingesting thousands of reports, not for the agent's one.
     """
@@ -163,6 +219,9 @@ def validate_report(document: Any, *, compiled: bool = True) -> list[str]:
     if document.get("schema") != SCHEMA_ID:
         # A report of another version would drown in irrelevant errors: say it once.
         return [f"schema: must be {SCHEMA_ID!r}, got {_preview(document.get('schema'))}"]
+    content = _content_problems(document)
+    if content:
+        return content
     first = "(report): invalid"
     if compiled:
         try:

@@ -147,3 +147,35 @@ def test_fast_and_full_validators_agree(data, make_report):
     fast_ok = validate_report(doc) == []
     full_ok = not list(_validator().iter_errors(json.loads(json.dumps(doc))))
     assert fast_ok == full_ok
+
+
+def test_nul_and_lone_surrogates_are_refused_with_their_field(make_report):
+    """Issue 12 (1, 2): a lone surrogate crashed signing, a NUL crashed PostgreSQL;
+    the one validator now names both, and an astral character (a surrogate pair in
+    JSON) stays valid."""
+    doc = make_report()
+    doc["identity"]["serial"] = "SN\x00123"
+    doc["agent"]["version"] = "1.0\ud800"
+    doc["os"]["name"] = "Windows 11 😀"
+    problems = validate_report(doc)
+    assert problems == [
+        "agent.version: holds a lone UTF-16 surrogate (at position 3)",
+        "identity.serial: holds a NUL character (at position 2)",
+    ]
+    clean = make_report()
+    clean["os"]["name"] = "Windows 11 😀 with a literal \\u0000 in its name"
+    assert validate_report(clean) == []
+
+
+def test_dates_beyond_arithmetic_are_refused_before_any_arithmetic(make_report):
+    """Issue 12 (3): year 1 with a positive offset, year 9999 with a negative one
+    overflowed after the schema let them through."""
+    for at in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1999-12-31T23:00:00Z"):
+        doc = make_report()
+        doc["collected_at"] = at
+        assert validate_report(doc) == [f"collected_at: {at!r} is outside the years 2000-2100"], at
+    doc = make_report()
+    doc["patches"]["last_install_at"] = "0001-01-01T00:00:00+01:00"
+    assert validate_report(doc) == [
+        "patches.last_install_at: '0001-01-01T00:00:00+01:00' is not a valid date-time"
+    ]

@@ -85,6 +85,9 @@ def _002_method(conn: sa.Connection) -> None:
     # that meaning; reports mark the change of method between two runs.
     conn.execute(sa.text("ALTER TABLE check_runs ADD COLUMN method INTEGER"))
     conn.execute(sa.text("UPDATE check_runs SET method = 1"))
+    # host:pid of the process running a check, so that a killed run can be told
+    # from one still going (itaudit.check.stale).
+    conn.execute(sa.text("ALTER TABLE check_runs ADD COLUMN runner VARCHAR(128)"))
 
 
 MIGRATIONS = [
