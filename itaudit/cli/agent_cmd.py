@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from itaudit.cli.common import (
     workspace_options,
 )
 from itaudit.errors import InputError, UsageError
+from itaudit.safefile import write_file
 
 _UNIT = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 WORKSPACE_CATALOG = Path("inventory") / "security-products.yaml"
@@ -340,19 +339,10 @@ def _push(data: bytes, url: str, cafile: Path | None, token_file: Path | None) -
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target then rename: a pulled USB stick never leaves half a report."""
+    """Write beside the target then rename: a pulled USB stick never leaves half a report.
+    A device, pipe or socket (--out /dev/null) is written to directly, never replaced."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(path, data, fsync=True)
     except OSError as exc:
         raise CommandFailed(
             f"cannot write {path}: {exc.strerror or exc}", EXIT_ENVIRONMENT

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +36,7 @@ from markupsafe import Markup
 
 from itaudit.errors import ItauditError
 from itaudit.i18n import format_date, format_percent, t
+from itaudit.safefile import write_file
 
 # The longest any single value is shown; a 10 kB host name becomes this many
 # characters and an ellipsis. Templates may clip shorter with `|clip(n)`.
@@ -186,21 +185,13 @@ def md_table(
 
 # -- writing files ---------------------------------------------------------------------------------
 def write_bytes(path: Path, data: bytes) -> Path:
-    """Write a whole file at once (temporary file, then rename): a reader never sees half."""
+    """Write a whole file at once (temporary file, then rename): a reader never sees half.
+    A device, pipe or socket is written to directly, never replaced (itaudit.safefile)."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return write_file(path, data)
     except OSError as exc:
         raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
 
 
 def write_text(path: Path, text: str, bom: bool = False) -> Path:
