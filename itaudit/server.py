@@ -9,6 +9,7 @@ socket timeouts so a slow client cannot hold a thread for ever.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -46,6 +47,15 @@ DRAIN_LIMIT = 8 * 1024 * 1024  # read and drop at most this much of a refused bo
 # One thread per connection: beyond this many at once, a new connection is
 # closed at once, so a flood of idle clients cannot exhaust threads or memory.
 MAX_CONNECTIONS = 64
+# One address may hold only a few of them: a slow or hostile client (100 sockets
+# sending a byte a second) is refused beyond this, and the rest of the LAN still
+# gets its slots. An office NAT puts few agents behind one address.
+MAX_PER_ADDRESS = 8
+# A whole request (TLS handshake, headers, body) must arrive within this time,
+# plus one second per MIN_RATE bytes of body: a client trickling a byte before
+# each socket timeout is cut off instead of holding its slot for ever.
+REQUEST_DEADLINE = 30.0
+MIN_RATE = 16 * 1024
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 log = logging.getLogger("itaudit.server")
@@ -228,6 +238,8 @@ class CollectorServer(ThreadingHTTPServer):
         self.ingestor = Ingestor(store, register, max_bytes=config.max_bytes)
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._per_address: dict[str, int] = {}
+        self._per_address_lock = threading.Lock()
         self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
         self._tls: ssl.SSLContext | None = None
         if config.cert is not None and config.key is not None:
@@ -244,24 +256,54 @@ class CollectorServer(ThreadingHTTPServer):
         self.address_family = family
         super().__init__((config.host, config.port), _Handler)
 
+    def _take_address(self, address: str) -> bool:
+        with self._per_address_lock:
+            n = self._per_address.get(address, 0)
+            if n >= MAX_PER_ADDRESS:
+                return False
+            self._per_address[address] = n + 1
+            return True
+
+    def _release_address(self, address: str) -> None:
+        with self._per_address_lock:
+            n = self._per_address.get(address, 1) - 1
+            if n > 0:
+                self._per_address[address] = n
+            else:
+                self._per_address.pop(address, None)
+
     def process_request(self, request: Any, client_address: Any) -> None:
+        address = str(client_address[0])
+        if not self._take_address(address):
+            log.warning("%s refused: %d connections open from it", address, MAX_PER_ADDRESS)
+            self.shutdown_request(request)
+            return
         if not self._slots.acquire(blocking=False):
-            log.warning(
-                "%s refused: %d connections already open", client_address[0], MAX_CONNECTIONS
-            )
+            self._release_address(address)
+            log.warning("%s refused: %d connections already open", address, MAX_CONNECTIONS)
             self.shutdown_request(request)
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
             self._slots.release()
+            self._release_address(address)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        # Past the deadline the socket is shut down under the reading thread, which
+        # then ends with an error instead of waiting for the next trickled byte.
+        watchdog = threading.Timer(
+            REQUEST_DEADLINE + self.config.max_bytes / MIN_RATE, _cut, (request,)
+        )
+        watchdog.daemon = True
+        watchdog.start()
         try:
             super().process_request_thread(request, client_address)
         finally:
+            watchdog.cancel()
             self._slots.release()
+            self._release_address(str(client_address[0]))
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The TLS handshake happens here, in the connection's own thread: done in
@@ -302,6 +344,11 @@ class CollectorServer(ThreadingHTTPServer):
             "%s %s %s %s", source, outcome.status, outcome.hostname or "-", outcome.reason[:200]
         )
         return outcome
+
+
+def _cut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def token_digest(token: str) -> str:

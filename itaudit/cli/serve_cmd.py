@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 from pathlib import Path
@@ -104,6 +105,12 @@ def serve(
             raise UsageError(f"{token_file}: cannot read the token ({reason})") from exc
         if len(token) < 16:
             raise UsageError(f"{token_file}: the token must be at least 16 characters")
+        if os.name == "posix" and token_file.stat().st_mode & 0o077:
+            # Whoever reads the token can push reports in any machine's name.
+            raise UsageError(
+                f"{token_file}: readable by other users (mode "
+                f"{token_file.stat().st_mode & 0o777:o}); run: chmod 600 {token_file}"
+            )
     if not plain_http and cert is None:
         tls = env.workspace.inventory / "tls"
         try:

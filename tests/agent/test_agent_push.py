@@ -19,6 +19,7 @@ TOKEN = "agent-push-token-0123456789"
 @pytest.fixture
 def collector(tmp_path, workspace):
     (tmp_path / "token").write_text(TOKEN)
+    (tmp_path / "token").chmod(0o600)
     proc = subprocess.Popen(
         [
             sys.executable,

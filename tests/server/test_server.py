@@ -143,6 +143,7 @@ def test_self_signed_certificate_is_kept_and_its_key_private(tmp_path):
 
 def test_serve_command_end_to_end(tmp_path, workspace, make_report):
     (tmp_path / "token").write_text(TOKEN + "\n")
+    (tmp_path / "token").chmod(0o600)
     proc = subprocess.Popen(
         [
             sys.executable,
