@@ -232,6 +232,9 @@ class CollectorServer(ThreadingHTTPServer):
     """Threaded HTTP(S) server; stores one report at a time (the store has one writer)."""
 
     daemon_threads = True
+    # The default listen backlog (5) drops connections of a burst of agents (and
+    # makes each wait a SYN retransmission, a second); the kernel caps it anyway.
+    request_queue_size = 128
 
     def __init__(self, store: Store, register: RegisterIndex, config: ServerConfig):
         self.config = config
