@@ -223,6 +223,7 @@ def test_collector_only_reads():
         "New-Object": 2,  # a UTF-8 encoder and the Windows Update session (COM)
         "Add-Type": 1,  # compiles the NetUserModalsGet reader
         "Write-Host": 3,  # progress, and where the bundle went
+        "Remove-Item": 1,  # the collector's own temporary secedit export and its log
     }
     counts: dict[str, int] = {}
     for name in _commands(code):
@@ -236,6 +237,12 @@ def test_collector_only_reads():
     assert re.findall(r"New-Item [^\n]*", code) == [
         "New-Item -ItemType Directory -Force -Path $OutDir | Out-Null"
     ]
+    # What is deleted is only the export secedit wrote under a fresh name in the temp folder.
+    assert re.findall(r"Remove-Item [^\n]*", code) == [
+        "Remove-Item -LiteralPath @($cfg, $log) -Force -ErrorAction SilentlyContinue"
+    ]
+    assert "$stem = Join-Path ([IO.Path]::GetTempPath())" in code
+    assert re.findall(r"\$(cfg|log) = \$stem \+ '    '", code) == ["cfg", "log"]
     # Nothing that changes the registry, WMI objects or services.
     for forbidden in (
         r"\.SetValue\(",
@@ -248,5 +255,9 @@ def test_collector_only_reads():
         r"\b(schtasks|wmic|bcdedit|powercfg)\b",
     ):
         assert not re.search(forbidden, code, re.I), forbidden
-    # The one native program: netsh, to show (never set) the Wi-Fi profiles.
-    assert re.findall(r"&\s*([\w.]+\.exe)([^\n]*)", code) == [("netsh.exe", " wlan show profiles")]
+    # The native programs: netsh, to show (never set) the Wi-Fi profiles; secedit, to export
+    # (never configure or import) the security policy.
+    assert re.findall(r"&\s*([\w.]+\.exe)([^\n]*)", code) == [
+        ("netsh.exe", " wlan show profiles"),
+        ("secedit.exe", " /export /cfg $cfg /areas SECURITYPOLICY /log $log /quiet"),
+    ]

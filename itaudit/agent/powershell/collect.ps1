@@ -11,13 +11,15 @@
     into a HostReport on the IT officer's machine.
 
     It only reads: nothing on this computer is changed, except the output
-    folder it creates. Run it as an ordinary user (it records what it could
-    not see) or as an administrator (BitLocker and a few more facts).
+    folder it creates (and the temporary export of `secedit`, deleted at
+    once). Run it as an ordinary user (it records what it could not see) or
+    as an administrator (BitLocker, password complexity and a few more facts).
 
     Structured sources are preferred everywhere; no localised text is parsed.
-    The one raw-text source is `netsh wlan show profiles` (Wi-Fi profiles have
-    no structured source a user may read); itaudit parses its layout, not its
-    words.
+    The raw-text sources are `netsh wlan show profiles` (Wi-Fi profiles have
+    no structured source a user may read), whose layout itaudit parses, not
+    its words; and the `secedit /export` security policy, whose INF keys are
+    not translated.
 
 .PARAMETER OutDir
     Bundle folder. Default: itaudit-bundles\<COMPUTER>-<UTC time> beside this script.
@@ -107,8 +109,16 @@ function Save-Source {
             $content = (& $Read @Arguments | Out-String)
             $file = "$Name.txt"
         } else {
-            # @() keeps a one-item list a list: ConvertTo-Json would write it as an object.
-            $value = if ($List) { @(& $Read @Arguments) } else { & $Read @Arguments }
+            # A list source is always written as a JSON array: [] when empty, [{...}] with one item.
+            # The assignment sits inside each branch on purpose: an `if` used as an expression
+            # ($value = if (...) { @(...) }) sends its result down the pipeline, which unrolls the
+            # array (one item becomes that item, none becomes $null). Assigning @(...) directly
+            # keeps the array, and -InputObject (not the pipeline) hands it to ConvertTo-Json whole.
+            if ($List) {
+                $value = @(& $Read @Arguments)
+            } else {
+                $value = & $Read @Arguments
+            }
             $content = ConvertTo-Json -InputObject $value -Depth 8 -Compress
             if ($null -eq $content) { $content = 'null' }
             $file = "$Name.json"
@@ -199,10 +209,15 @@ Save-Cim 'cim-physicaldisk' 'root/Microsoft/Windows/Storage' 'MSFT_PhysicalDisk'
 
 # -- network --------------------------------------------------------------------
 Show-Step 'network'
+# Property lists are @(...) arrays in variables: the form both PowerShell and the tree-sitter
+# grammar the test suite parses this script with accept (a bare `-Property A, B` list is a gap
+# of that grammar).
+$AdapterProperties = @(
+    'Name', 'InterfaceDescription', 'ifIndex', 'MacAddress', 'PermanentAddress', 'MediaConnectState',
+    'InterfaceOperationalStatus', 'NdisPhysicalMedium', 'InterfaceType', 'Virtual', 'HardwareInterface',
+    'ConnectorPresent', 'ReceiveLinkSpeed')
 Save-PowerShell 'net-adapters' 'Get-NetAdapter' -List {
-    Get-NetAdapter | Select-Object -Property Name, InterfaceDescription, ifIndex, MacAddress,
-        PermanentAddress, MediaConnectState, InterfaceOperationalStatus, NdisPhysicalMedium, InterfaceType,
-        Virtual, HardwareInterface, ConnectorPresent, ReceiveLinkSpeed
+    Get-NetAdapter | Select-Object -Property $AdapterProperties
 }
 Save-PowerShell 'net-ipconfiguration' 'Get-NetIPConfiguration -All -Detailed' -List {
     Get-NetIPConfiguration -All -Detailed | ForEach-Object {
@@ -236,24 +251,29 @@ Save-Source -Name 'netsh-wlan-profiles' -Kind 'command' -Target 'netsh wlan show
 Show-Step 'security settings and anti-malware'
 Save-Cim 'cim-antivirusproduct' 'root/SecurityCenter2' 'AntiVirusProduct' @(
     'displayName', 'instanceGuid', 'pathToSignedProductExe', 'pathToSignedReportingExe', 'productState', 'timestamp')
+$DefenderProperties = @(
+    'AMRunningMode', 'AMServiceEnabled', 'AntivirusEnabled', 'RealTimeProtectionEnabled',
+    'AntivirusSignatureLastUpdated', 'AntivirusSignatureVersion', 'AntivirusSignatureAge',
+    'DefenderSignaturesOutOfDate', 'AMProductVersion', 'IsTamperProtected', 'ComputerState')
 Save-PowerShell 'mp-computerstatus' 'Get-MpComputerStatus' {
-    Get-MpComputerStatus | Select-Object -Property AMRunningMode, AMServiceEnabled, AntivirusEnabled,
-        RealTimeProtectionEnabled, AntivirusSignatureLastUpdated, AntivirusSignatureVersion,
-        AntivirusSignatureAge, DefenderSignaturesOutOfDate, AMProductVersion, IsTamperProtected, ComputerState
+    Get-MpComputerStatus | Select-Object -Property $DefenderProperties
 }
+$ServiceProperties = @('Name', 'DisplayName', 'State', 'StartMode')
 Save-Source -Name 'services' -Kind 'services' -Target 'root/cimv2:Win32_Service' -List -Read {
-    Get-CimInstance -ClassName Win32_Service | Select-Object -Property Name, DisplayName, State, StartMode
+    Get-CimInstance -ClassName Win32_Service | Select-Object -Property $ServiceProperties
 }
+$ProcessProperties = @('Name', 'ProcessId')
 Save-Source -Name 'processes' -Kind 'processes' -Target 'root/cimv2:Win32_Process' -List -Read {
-    Get-CimInstance -ClassName Win32_Process | Select-Object -Property Name, ProcessId
+    Get-CimInstance -ClassName Win32_Process | Select-Object -Property $ProcessProperties
 }
+$FirewallProperties = @('Name', 'Enabled', 'DefaultInboundAction', 'DefaultOutboundAction')
 Save-PowerShell 'fw-profiles' 'Get-NetFirewallProfile -PolicyStore ActiveStore' -List {
-    Get-NetFirewallProfile -PolicyStore ActiveStore |
-        Select-Object -Property Name, Enabled, DefaultInboundAction, DefaultOutboundAction
+    Get-NetFirewallProfile -PolicyStore ActiveStore | Select-Object -Property $FirewallProperties
 }
+$BitLockerProperties = @(
+    'MountPoint', 'VolumeType', 'ProtectionStatus', 'VolumeStatus', 'EncryptionMethod', 'EncryptionPercentage')
 Save-PowerShell 'bitlocker' 'Get-BitLockerVolume' -List {
-    Get-BitLockerVolume | Select-Object -Property MountPoint, VolumeType, ProtectionStatus, VolumeStatus,
-        EncryptionMethod, EncryptionPercentage
+    Get-BitLockerVolume | Select-Object -Property $BitLockerProperties
 }
 Save-PowerShell 'local-admins' 'Get-LocalGroupMember -SID S-1-5-32-544' -List {
     Get-LocalGroupMember -SID 'S-1-5-32-544' | ForEach-Object {
@@ -297,6 +317,27 @@ public static class ItauditNetApi {
         MinPasswordLength = $l0[0]; MaxPasswordAgeSeconds = $l0[1]; MinPasswordAgeSeconds = $l0[2]
         ForceLogoffSeconds = $l0[3]; PasswordHistoryLength = $l0[4]
         LockoutDurationSeconds = $l3[0]; LockoutObservationWindowSeconds = $l3[1]; LockoutThreshold = $l3[2]
+    }
+}
+# Password complexity is not in NetUserModalsGet: it lives in the security policy database, which
+# `secedit /export` writes as an INF file whose keys (PasswordComplexity, LockoutBadCount...) are
+# the same in every display language. Reading it needs administrator rights: without them the
+# source is recorded as denied and secedit is not run. The export and secedit's log are this
+# script's own temporary files, deleted at once; nothing else is written.
+Save-Source -Name 'secedit-securitypolicy' -Kind 'command' -Target 'secedit /export /areas SECURITYPOLICY' -Text -Read {
+    if (-not $IsAdmin) {
+        throw [UnauthorizedAccessException]::new('secedit /export needs administrator rights')
+    }
+    $stem = Join-Path ([IO.Path]::GetTempPath()) ('itaudit-secedit-' + [guid]::NewGuid().ToString('N'))
+    $cfg = $stem + '.inf'
+    $log = $stem + '.log'
+    try {
+        $out = & secedit.exe /export /cfg $cfg /areas SECURITYPOLICY /log $log /quiet
+        if ($LASTEXITCODE -ne 0) { throw ('secedit exit code ' + $LASTEXITCODE + ': ' + ($out | Out-String).Trim()) }
+        # The export is UTF-16 ([Unicode] Unicode=yes); the bundle keeps its lines as UTF-8 text.
+        Get-Content -LiteralPath $cfg -Encoding Unicode
+    } finally {
+        Remove-Item -LiteralPath @($cfg, $log) -Force -ErrorAction SilentlyContinue
     }
 }
 Save-Registry 'reg-desktop' 'HKCU:\Control Panel\Desktop' @('ScreenSaveActive', 'ScreenSaveTimeOut', 'ScreenSaverIsSecure', 'SCRNSAVE.EXE')

@@ -24,6 +24,7 @@ from itaudit.agent.probes.base import (
     to_int,
 )
 from itaudit.agent.probes.products import catalog_entry
+from itaudit.agent.probes.windows import secedit
 from itaudit.agent.probes.windows.productstate import decode
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
@@ -399,10 +400,40 @@ class SecurityProbe(Probe):
 
     def _password_policy(self, run: ProbeRun) -> dict[str, Any] | None:
         res = run.ctx.powershell("netusermodals", "NetUserModalsGet levels 0 and 3")
-        if not res.ok or not isinstance(res.value, dict):
+        access = self._security_policy(run)
+        if res.ok and isinstance(res.value, dict):
+            policy = self._modals_policy(res.value)
+        elif access is not None:
+            # NetUserModalsGet failed but the security policy export holds the same figures.
+            run.failed(res)
+            policy = secedit.policy(access)
+        else:
             run.failed(res)
             return None
-        v = res.value
+        # Complexity only comes from the export; without it the rule reading it cannot be decided.
+        policy["complexity"] = secedit.complexity(access) if access is not None else None
+        return policy
+
+    def _security_policy(self, run: ProbeRun) -> dict[str, int] | None:
+        """[System Access] of the secedit export, or None with the reason recorded in errors."""
+        res = run.ctx.run(secedit.SOURCE, list(secedit.ARGV))
+        if res.ok:
+            access = secedit.system_access(res.value)
+            if access is None:
+                run.error("unparsed", f"{res.source}: no [System Access] section in the export")
+            elif secedit.complexity(access) is None:
+                run.error("unparsed", f"{res.source}: no PasswordComplexity value of 0 or 1")
+            return access
+        if res.status is Status.DENIED:
+            # The collector does not run secedit without administrator rights: it records denied.
+            run.error("denied", f"password complexity needs administrator rights: {res.describe()}")
+        else:
+            run.failed(res, what="secedit /export")
+        return None
+
+    @staticmethod
+    def _modals_policy(v: dict[str, Any]) -> dict[str, Any]:
+        """password_policy facts from NetUserModalsGet levels 0 and 3 (complexity is not there)."""
 
         def days(seconds: Any) -> int | None:
             s = to_int(seconds)
@@ -413,10 +444,6 @@ class SecurityProbe(Probe):
             return min(s // 86400, 100000)
 
         duration = to_int(v.get("LockoutDurationSeconds"))
-        run.error(
-            "unsupported",
-            "password complexity is not exposed by NetUserModalsGet (it lives in the security policy database)",
-        )
         return {
             "min_length": to_int(v.get("MinPasswordLength")),
             "max_age_days": days(v.get("MaxPasswordAgeSeconds")),
