@@ -14,15 +14,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+def wheelhouse(tmp_path_factory) -> Path:
+    """itaudit's wheel and every dependency's, made once for the run: the installed
+    test below then needs nothing from this environment nor from the network."""
+    out = tmp_path_factory.mktemp("wheelhouse")
     subprocess.run(
         [
             sys.executable,
             "-m",
             "pip",
             "wheel",
-            "--no-deps",
             "--no-build-isolation",
             "-q",
             "-w",
@@ -31,9 +32,14 @@ def wheel(tmp_path_factory) -> Path:
         ],
         check=True,
         capture_output=True,
-        timeout=300,
+        timeout=600,
     )
-    return next(out.glob("itaudit-*.whl"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def wheel(wheelhouse) -> Path:
+    return next(wheelhouse.glob("itaudit-*.whl"))
 
 
 def test_wheel_ships_the_sample_without_workspace_state(wheel):
@@ -46,16 +52,25 @@ def test_wheel_ships_the_sample_without_workspace_state(wheel):
 
 
 @pytest.mark.slow
-def test_installed_wheel_runs_the_demo_elsewhere(wheel, tmp_path):
+def test_installed_wheel_runs_the_demo_elsewhere(wheelhouse, tmp_path):
     env_dir = tmp_path / "venv"
-    # System site-packages give the dependencies without a download; the wheel itself
-    # is installed into the fresh environment, shadowing the checkout's own install.
-    # --ignore-installed: otherwise pip sees the same version already installed there
-    # (as `pip install .` leaves it) and installs nothing.
-    venv.EnvBuilder(system_site_packages=True, with_pip=True).create(env_dir)
+    # A fully isolated environment: no site-packages of this interpreter, nothing
+    # from an index; every dependency comes from the wheelhouse, so a dependency
+    # missing from pyproject.toml fails here as it would on a user's machine.
+    venv.EnvBuilder(system_site_packages=False, with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-index",
+            "--find-links",
+            str(wheelhouse),
+            "itaudit",
+        ],
         check=True,
         timeout=300,
     )
