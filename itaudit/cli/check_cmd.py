@@ -194,6 +194,7 @@ def check(
         out["fail_on"] = fail_on
         out["failed_at_or_above"] = failing
         out["expired"] = expired
+        out["results"] = json_results(env, summary.run_id)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         print_summary(summary)
@@ -255,6 +256,40 @@ def _expired(env: Env, summary: Any) -> dict[str, list[dict[str, Any]]]:
         if a.state == "expired"
     ]
     return out
+
+
+def json_results(env: Env, run_id: int) -> list[dict[str, Any]]:
+    """Per subject and rule: status, severity, waiver, and evidence for every non-pass.
+
+    A stable output for scripts (docs/reports.md, "check --format json"): keys are only added.
+    """
+    from itaudit.check.results import iter_results, load_run
+
+    run = load_run(env.store(), run_id)
+    rows = []
+    for r in iter_results(env.store(), run):
+        w = r.waiver
+        rows.append(
+            {
+                "kind": r.kind,
+                "unit": r.unit,
+                "host": r.hostname,
+                "asset_tag": r.asset_tag,
+                "rule": r.rule_id,
+                "status": r.status,
+                "severity": r.severity,
+                "waiver": None
+                if w is None
+                else {
+                    "reason": w.reason,
+                    "approved_by": w.approved_by,
+                    "expires": w.expires.isoformat(),
+                    "expired": w.expired,
+                },
+                "evidence": None if r.status == "pass" else list(r.evidence),
+            }
+        )
+    return rows
 
 
 def _print_failures(env: Env, run_id: int) -> None:

@@ -74,7 +74,14 @@ def test_rhel_security_advisories_and_a_reboot_listed_by_needs_restarting(tmp_pa
         ("openssl-libs-3.5.4-1.el9_8.x86_64", "RLSA-2026:11111"),
     ]
     assert (pat["pending_security_count"], pat["pending_reboot"]) == (2, True)
-    assert errors == []
+    # Which installs were security updates is not read there yet: said, never guessed.
+    assert errors == [
+        (
+            "patches.last_install",
+            "unsupported",
+            "the last security update's install date is not read on RHEL-family machines yet",
+        )
+    ]
 
 
 def test_rhel_reboot_not_needed(tmp_path):
@@ -124,24 +131,78 @@ def test_neither_apt_nor_dnf(tmp_path):
     assert ("patches", "absent", "no apt or dnf: pending updates unknown") in errors
 
 
-def test_last_install_is_read_from_the_rotated_log_when_the_current_one_is_empty(tmp_path):
-    pat, _errors = _patches(
+# `apt-cache policy libssl3 lynis` on the Debian 12 development machine (2026-12-04), with
+# libssl3 installed at the version the security pocket offers.
+POLICY = (
+    "libssl3:\n"
+    "  Installed: 3.0.22-1~deb12u2\n"
+    "  Candidate: 3.0.22-1~deb12u2\n"
+    "  Version table:\n"
+    " *** 3.0.22-1~deb12u2 500\n"
+    "        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages\n"
+    "        100 /var/lib/dpkg/status\n"
+    "     3.0.20-1~deb12u2 500\n"
+    "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+    "lynis:\n"
+    "  Installed: 3.0.8-1.1\n"
+    "  Candidate: 3.0.8-1.1\n"
+    "  Version table:\n"
+    " *** 3.0.8-1.1 500\n"
+    "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+    "        100 /var/lib/dpkg/status\n"
+)
+DPKG_LOG_1 = (
+    "2026-10-28 09:14:02 status half-configured libssl3:amd64 3.0.22-1~deb12u2\n"
+    "2026-10-28 09:14:03 status installed libssl3:amd64 3.0.22-1~deb12u2\n"
+)
+LYNIS_TODAY = "2026-11-29 17:00:05 status installed lynis:all 3.0.8-1.1\n"
+APT_NONE = _cmd("apt-list-upgradable", Status.OK, "Listing...\n", 0)
+NO_REBOOT = _file(
+    "reboot-required", Status.ABSENT, message="/var/run/reboot-required does not exist"
+)
+
+
+def test_last_install_counts_only_security_updates_not_installing_a_tool(tmp_path):
+    # Installing Lynis yesterday is not patching: the security install a month ago is the date.
+    pat, errors = _patches(
         tmp_path,
-        _cmd("apt-list-upgradable", Status.OK, "Listing...\n", 0),
-        _file("reboot-required", Status.ABSENT, message="/var/run/reboot-required does not exist"),
-        _file("dpkg-log", Status.OK, ""),
-        _file(
-            "dpkg-log-1",
-            Status.OK,
-            "2026-10-28 09:14:02 status half-configured tzdata:all 2024a-0+deb12u1\n"
-            "2026-10-28 09:14:03 status installed tzdata:all 2024a-0+deb12u1\n",
-        ),
+        APT_NONE,
+        NO_REBOOT,
+        _file("dpkg-log", Status.OK, LYNIS_TODAY),
+        _file("dpkg-log-1", Status.OK, DPKG_LOG_1),
+        _cmd("apt-cache-policy", Status.OK, POLICY, 0),
     )
     assert (pat["last_install_at"], pat["pending_reboot"], pat["pending"]) == (
         "2026-10-28T09:14:03Z",
         False,
         [],
     )
+    assert errors == []
+
+
+def test_no_security_install_at_all_is_unknown_with_the_reason(tmp_path):
+    pat, errors = _patches(
+        tmp_path,
+        APT_NONE,
+        NO_REBOOT,
+        _file("dpkg-log", Status.OK, LYNIS_TODAY),
+        _file("dpkg-log-1", Status.ABSENT, message="/var/log/dpkg.log.1 does not exist"),
+        _cmd("apt-cache-policy", Status.OK, POLICY, 0),
+    )
+    assert pat["last_install_at"] is None
+    assert errors == [
+        (
+            "patches.last_install",
+            "absent",
+            "no install in dpkg.log is a version a -security pocket offers",
+        )
+    ]
+
+
+def test_apt_policy_names_the_versions_of_security_pockets():
+    from itaudit.agent.probes.linux.patches import parse_apt_policy
+
+    assert parse_apt_policy(POLICY) == {"libssl3": {"3.0.22-1~deb12u2"}, "lynis": set()}
 
 
 def test_background_reads_hand_their_value_and_their_error_to_the_collecting_thread():

@@ -12,7 +12,7 @@ import pytest
 
 from itaudit.agent.context import LinuxContext, Status
 from itaudit.agent.keys import default_key_path
-from itaudit.agent.probes.linux import network, patches, security
+from itaudit.agent.probes.linux import firewall, network, patches, security
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -64,7 +64,7 @@ def test_clamav_header_uses_the_epoch_field():
 
 def test_ufw_status_verbose():
     text = "Status: active\nLogging: on (low)\nDefault: deny (incoming), allow (outgoing), disabled (routed)\nNew profiles: skip\n"
-    assert security.parse_ufw_status(text) == {
+    assert firewall.parse_ufw_status(text) == {
         "name": "ufw",
         "enabled": True,
         "default_inbound": "block",
@@ -101,16 +101,17 @@ def test_nft_input_drop_policy_blocks():
             },
         ]
     }
-    assert security.parse_nft(json.dumps(ruleset)) == {
+    assert firewall.parse_nft(json.dumps(ruleset)) == {
         "name": "nftables",
         "enabled": True,
         "default_inbound": "block",
         "default_outbound": "allow",
+        "rules": 0,
     }
 
 
 def test_nft_without_input_hook_is_no_firewall():
-    assert security.parse_nft('{"nftables": [{"metainfo": {}}]}') is None
+    assert firewall.parse_nft('{"nftables": [{"metainfo": {}}]}')["enabled"] is False
 
 
 def test_sshd_t_output():

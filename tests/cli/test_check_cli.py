@@ -138,3 +138,26 @@ def test_framework_limits_the_rules(run_cli, demo_ws) -> None:
         data["totals"]["failed"] == 5
     )  # the networked state-secret machine, seen by the LAN scan too
     assert result.returncode == 1
+
+
+def test_json_lists_every_result_with_evidence_for_what_did_not_pass(run_cli, demo_ws) -> None:
+    data = json.loads(run_cli("check", "-f", "json", "-w", str(demo_ws)).stdout)
+    results = data["results"]
+    t = data["totals"]
+    host = [r for r in results if r["kind"] != "unit"]
+    by_status = {
+        s: sum(1 for r in host if r["status"] == s) for s in ("pass", "fail", "error", "waived")
+    }
+    assert (by_status["pass"], by_status["fail"], by_status["error"], by_status["waived"]) == (
+        t["passed"],
+        t["failed"],
+        t["errors"],
+        t["waived"],
+    )
+    fails = [r for r in host if r["status"] == "fail"]
+    assert fails and all(r["evidence"] and r["severity"] for r in fails)
+    assert all(r["evidence"] is None for r in host if r["status"] == "pass")
+    waived = [r for r in host if r["status"] == "waived"]
+    assert all(r["waiver"]["reason"] and r["waiver"]["expired"] is False for r in waived)
+    expired = [r for r in host if r["rule"] == "L1-AUTORUN-01" and r["asset_tag"] == "BTXH2-PC-005"]
+    assert expired and expired[0]["status"] == "fail" and expired[0]["waiver"]["expired"] is True

@@ -55,20 +55,68 @@ def parse_dnf_security(content: str) -> list[dict[str, Any]]:
     return out
 
 
-_DPKG_LOG = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) status installed ")
+_DPKG_LOG = re.compile(
+    r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) status installed ([a-z0-9][a-z0-9+.-]*)(?::\S+)? (\S+)"
+)
+MAX_POLICY_PACKAGES = 400  # the most recent installs asked about (one apt-cache call)
+
+
+def dpkg_installs(content: str) -> list[tuple[str, str, str]]:
+    """(local time, package, version) of every `status installed` line, oldest first."""
+    out = []
+    for line in content.splitlines():
+        m = _DPKG_LOG.match(line)
+        if m:
+            out.append((m.group(1), m.group(2), m.group(3)))
+    return out
+
+
+def _utc(local: str, utc_offset_minutes: int) -> datetime:
+    moment = datetime.strptime(local, "%Y-%m-%d %H:%M:%S")
+    return (moment - timedelta(minutes=utc_offset_minutes)).replace(tzinfo=UTC)
 
 
 def last_dpkg_install(content: str, utc_offset_minutes: int) -> datetime | None:
     """The latest `status installed` line of dpkg.log (local time), as UTC."""
-    last = None
+    installs = dpkg_installs(content)
+    return _utc(installs[-1][0], utc_offset_minutes) if installs else None
+
+
+def parse_apt_policy(content: str) -> dict[str, set[str]]:
+    """{package: versions offered by a `-security` pocket} from `apt-cache policy PKG...`."""
+    out: dict[str, set[str]] = {}
+    package = version = None
     for line in content.splitlines():
-        m = _DPKG_LOG.match(line)
-        if m:
-            last = m.group(1)  # the log is chronological
-    if last is None:
-        return None
-    local = datetime.strptime(last, "%Y-%m-%d %H:%M:%S")
-    return (local - timedelta(minutes=utc_offset_minutes)).replace(tzinfo=UTC)
+        if line and not line.startswith(" ") and line.endswith(":"):
+            package, version = line[:-1].split(":", 1)[0], None
+            out.setdefault(package, set())
+            continue
+        words = line.split()
+        if package is None or not words:
+            continue
+        if words[0] == "***":
+            words = words[1:]
+        # A version line is "VERSION PRIORITY"; a source line is "PRIORITY URL SUITE/COMPONENT ...".
+        if len(words) == 2 and words[1].lstrip("-").isdigit() and not words[0].isdigit():
+            version = words[0]
+        elif (
+            version
+            and len(words) >= 3
+            and words[0].lstrip("-").isdigit()
+            and words[2].split("/", 1)[0].endswith("-security")
+        ):
+            out[package].add(version)
+    return out
+
+
+def last_security_install(
+    installs: list[tuple[str, str, str]], security: dict[str, set[str]], utc_offset_minutes: int
+) -> tuple[datetime, str] | None:
+    """The latest install whose package version is offered by a security pocket."""
+    for local, name, version in reversed(installs):
+        if version in security.get(name, ()):
+            return _utc(local, utc_offset_minutes), f"{name}={version}"
+    return None
 
 
 APT_LIST = ["apt", "list", "--upgradable", "-o", "APT::Cmd::Disable-Script-Warning=true"]
@@ -90,7 +138,7 @@ class PatchesProbe(Probe):
         return apt, run.ctx.run("dnf-updateinfo", DNF_SECURITY, timeout=120)
 
     def collect(self, run: ProbeRun) -> None:
-        ctx, pat = run.ctx, run.section("patches")
+        pat = run.section("patches")
         apt, dnf = run.once("pending-updates", lambda: self._pending_updates(run))
         pending: list[dict[str, Any]] | None = None
         if apt.ok:
@@ -114,17 +162,64 @@ class PatchesProbe(Probe):
         else:
             pat["pending_reboot"] = self._rhel_reboot(run)
 
-        log = ctx.read_text("dpkg-log", "/var/log/dpkg.log")
-        last = last_dpkg_install(log.value, ctx.utc_offset_minutes) if log.ok else None
-        if log.ok and last is None:
-            # logrotate empties dpkg.log monthly: the last install may be in the previous one.
-            older = ctx.read_text("dpkg-log-1", "/var/log/dpkg.log.1")
-            if older.ok:
-                last = last_dpkg_install(older.value, ctx.utc_offset_minutes)
-        elif not log.ok and log.status is not Status.ABSENT:
-            run.failed(log, "patches.last_install")
-        pat["last_install_at"] = iso(last)
+        pat["last_install_at"] = iso(self._last_security_install(run) if dnf is None else None)
+        if dnf is not None:
+            run.error(
+                "unsupported",
+                "the last security update's install date is not read on RHEL-family machines yet",
+                "patches.last_install",
+            )
         pat.setdefault("installed", [])
+
+    @staticmethod
+    def _last_security_install(run: ProbeRun) -> datetime | None:
+        """The last install of a package version that a `-security` pocket offers.
+
+        dpkg.log says what was installed, not from where: installing any tool
+        (Lynis itself) would otherwise count as patching. `apt-cache policy`
+        names the suites offering each version. A security version that a later
+        one has since replaced in the pocket is no longer listed there, so an
+        older install may be found: the date errs towards "too long ago".
+        """
+        ctx = run.ctx
+        installs: list[tuple[str, str, str]] = []
+        for source, path in (
+            ("dpkg-log-1", "/var/log/dpkg.log.1"),
+            ("dpkg-log", "/var/log/dpkg.log"),
+        ):
+            log = ctx.read_text(source, path)
+            if log.ok:
+                installs.extend(dpkg_installs(log.value))
+            elif log.status is not Status.ABSENT:
+                run.failed(log, "patches.last_install")
+        if not installs:
+            run.error(
+                "absent",
+                "dpkg.log lists no installs: the last security update is unknown",
+                "patches.last_install",
+            )
+            return None
+        recent: list[str] = []
+        for _, name, _ in reversed(installs):
+            if name not in recent:
+                recent.append(name)
+            if len(recent) >= MAX_POLICY_PACKAGES:
+                break
+        policy = ctx.run("apt-cache-policy", ["apt-cache", "policy", *sorted(recent)], timeout=60)
+        if not policy.ok:
+            run.failed(policy, "patches.last_install")
+            return None
+        found = last_security_install(
+            installs, parse_apt_policy(policy.value), ctx.utc_offset_minutes
+        )
+        if found is None:
+            run.error(
+                "absent",
+                "no install in dpkg.log is a version a -security pocket offers",
+                "patches.last_install",
+            )
+            return None
+        return found[0]
 
     @staticmethod
     def _debian_reboot(run: ProbeRun) -> bool | None:

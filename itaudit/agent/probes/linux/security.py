@@ -1,6 +1,9 @@
 """Linux security: anti-malware and EDR agents, ClamAV signatures, firewall, SSH,
 accounts, password policy, time sync, disk encryption, screen lock.
 
+The firewall is read in `firewall.py`, the PAM policy in `pam.py`, services
+(with or without systemd) in `services.py`.
+
 Configuration files are preferred where they are world-readable (ufw's files,
 sshd_config) so that an ordinary user still sees the facts; root adds the
 effective runtime view (`ufw status`, `sshd -T`, `nft -j list ruleset`).
@@ -9,7 +12,6 @@ effective runtime view (`ufw status`, `sshd -T`, `nft -j list ruleset`).
 from __future__ import annotations
 
 import fnmatch
-import json
 import posixpath
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +19,10 @@ from typing import Any
 from itaudit.agent import catalog as cat
 from itaudit.agent.context import Status
 from itaudit.agent.probes.base import Probe, ProbeRun, iso, to_int
+from itaudit.agent.probes.linux import pam
+from itaudit.agent.probes.linux.firewall import read_firewall
 from itaudit.agent.probes.linux.hardware import lsblk
-from itaudit.agent.probes.linux.os import parse_os_release
+from itaudit.agent.probes.linux.services import service_view
 from itaudit.agent.probes.products import catalog_entry
 
 CLAMAV_DIR = "/var/lib/clamav"
@@ -40,14 +44,6 @@ _ADMIN_GROUPS = ("sudo", "wheel", "admin")
 
 
 # -- parsers ------------------------------------------------------------------
-
-
-def services_from_systemctl(units: Any) -> list[tuple[str, bool]]:
-    out = []
-    for unit in units if isinstance(units, list) else []:
-        if isinstance(unit, dict) and isinstance(unit.get("unit"), str):
-            out.append((unit["unit"], unit.get("sub") == "running"))
-    return out
 
 
 def clamav_header(header: str) -> tuple[datetime | None, str | None]:
@@ -74,87 +70,6 @@ def clamav_header(header: str) -> tuple[datetime | None, str | None]:
         except ValueError:
             moment = None
     return moment, version
-
-
-def parse_ufw_status(content: str) -> dict[str, Any] | None:
-    """`ufw status verbose` (run with LC_ALL=C)."""
-    enabled = None
-    inbound = outbound = None
-    for line in content.splitlines():
-        low = line.strip().lower()
-        if low.startswith("status:"):
-            enabled = low.split(":", 1)[1].strip() == "active"
-        elif low.startswith("default:"):
-            for part in low.split(":", 1)[1].split(","):
-                words = part.split()
-                if len(words) >= 2:
-                    action = _ufw_action(words[0])
-                    if "(incoming)" in words[1]:
-                        inbound = action
-                    elif "(outgoing)" in words[1]:
-                        outbound = action
-    if enabled is None:
-        return None
-    return {
-        "name": "ufw",
-        "enabled": enabled,
-        "default_inbound": inbound,
-        "default_outbound": outbound,
-    }
-
-
-def _ufw_action(word: str) -> str:
-    word = word.strip().strip('"').lower()
-    if word in ("deny", "reject", "drop"):
-        return "block"
-    if word in ("allow", "accept"):
-        return "allow"
-    return "unknown"
-
-
-def parse_ufw_files(ufw_conf: str, defaults: str | None) -> dict[str, Any]:
-    conf = parse_os_release(ufw_conf)
-    d = parse_os_release(defaults or "")
-    return {
-        "name": "ufw",
-        "enabled": conf.get("ENABLED", "").lower() == "yes",
-        "default_inbound": _ufw_action(d["DEFAULT_INPUT_POLICY"])
-        if "DEFAULT_INPUT_POLICY" in d
-        else None,
-        "default_outbound": _ufw_action(d["DEFAULT_OUTPUT_POLICY"])
-        if "DEFAULT_OUTPUT_POLICY" in d
-        else None,
-    }
-
-
-def parse_nft(content: str) -> dict[str, Any] | None:
-    """Input/output base chains of `nft -j list ruleset`; None when there is no input hook."""
-    data = json.loads(content)
-    items = data.get("nftables", []) if isinstance(data, dict) else []
-    policies: dict[str, list[str]] = {"input": [], "output": []}
-    for item in items:
-        chain = item.get("chain") if isinstance(item, dict) else None
-        if (
-            isinstance(chain, dict)
-            and chain.get("type") == "filter"
-            and chain.get("hook") in policies
-        ):
-            policies[chain["hook"]].append(str(chain.get("policy", "accept")))
-
-    def verdict(values: list[str]) -> str | None:
-        if not values:
-            return None
-        # Several tables may hook input: a packet must pass all of them, so one drop blocks.
-        return "block" if any(v == "drop" for v in values) else "allow"
-
-    if not policies["input"]:
-        return None
-    return {
-        "name": "nftables",
-        "enabled": True,
-        "default_inbound": verdict(policies["input"]),
-        "default_outbound": verdict(policies["output"]) or "allow",
-    }
 
 
 def parse_sshd_t(content: str) -> dict[str, str]:
@@ -288,14 +203,15 @@ class SecurityProbe(Probe):
 
     def collect(self, run: ProbeRun) -> None:
         sec = run.section("security")
-        procs = self._processes(run)
-        services = self._services(run)
-        sightings = cat.match(run.catalog, "linux", services, procs.keys())
+        view = service_view(run)
+        procs = view.processes
+        sightings = cat.match(run.catalog, "linux", view.services, procs.keys())
         self._products(run, sec, sightings)
         run.probe = "security.firewall"
-        sec["firewall"] = self._firewall(run)
+        sec["firewall"] = read_firewall(run)
         run.probe = "security.ssh"
-        sec["ssh"] = self._ssh(run, procs)
+        # systemd's unit (ssh.service) or, without systemd, the process decides.
+        sec["ssh"] = self._ssh(run, {"sshd": 1} if view.running("sshd", "ssh") else procs)
         run.probe = "security.accounts"
         self._accounts(run, sec)
         run.probe = "security.password_policy"
@@ -324,24 +240,6 @@ class SecurityProbe(Probe):
         sec["autorun"] = None
 
     # -- products -------------------------------------------------------------
-    def _processes(self, run: ProbeRun) -> dict[str, int]:
-        res = run.ctx.processes()
-        names: dict[str, int] = {}
-        if not res.ok:
-            run.failed(res, "security.processes")
-            return names
-        for p in res.value if isinstance(res.value, list) else []:
-            if isinstance(p, dict) and isinstance(p.get("name"), str):
-                names[p["name"]] = names.get(p["name"], 0) + 1
-        return names
-
-    def _services(self, run: ProbeRun) -> list[tuple[str, bool]]:
-        res = run.ctx.services()
-        if not res.ok:
-            run.failed(res, "security.services", "services (systemd)")
-            return []
-        return services_from_systemctl(res.value)
-
     def _products(self, run: ProbeRun, sec: dict[str, Any], sightings: list[cat.Sighting]) -> None:
         run.probe = "security.antivirus"
         antivirus: list[dict[str, Any]] = []
@@ -395,50 +293,6 @@ class SecurityProbe(Probe):
             "managed": None,
             "console": None,
         }
-
-    # -- firewall -------------------------------------------------------------
-    def _firewall(self, run: ProbeRun) -> dict[str, Any] | None:
-        ctx = run.ctx
-        conf = ctx.read_text("ufw-conf", "/etc/ufw/ufw.conf")
-        if conf.ok:
-            if ctx.elevated:
-                status = ctx.run("ufw-status", ["ufw", "status", "verbose"])
-                profile = parse_ufw_status(status.value) if status.ok else None
-                if profile is not None:
-                    return {"product": "ufw", "profiles": [profile]}
-                run.failed(status)
-            defaults = ctx.read_text("ufw-defaults", "/etc/default/ufw")
-            return {
-                "product": "ufw",
-                "profiles": [parse_ufw_files(conf.value, defaults.value if defaults.ok else None)],
-            }
-        nft = ctx.run("nft-ruleset", ["nft", "-j", "list", "ruleset"])
-        if nft.ok:
-            try:
-                profile = parse_nft(nft.value)
-            except (ValueError, AttributeError):
-                run.error("unparsed", "nft -j list ruleset did not print the expected JSON")
-                return None
-            if profile is None:
-                return {
-                    "product": "nftables",
-                    "profiles": [
-                        {
-                            "name": "nftables",
-                            "enabled": False,
-                            "default_inbound": "allow",
-                            "default_outbound": "allow",
-                        }
-                    ],
-                }
-            return {"product": "nftables", "profiles": [profile]}
-        if nft.status is Status.ABSENT:
-            run.error("absent", "no host firewall tool found (neither ufw nor nft is installed)")
-        elif nft.status is Status.FAILED and "not permitted" in nft.message.lower():
-            run.error("denied", "nft -j list ruleset needs root")
-        else:
-            run.failed(nft)
-        return None
 
     # -- ssh ------------------------------------------------------------------
     def _ssh(self, run: ProbeRun, procs: dict[str, int]) -> dict[str, Any] | None:
@@ -515,31 +369,37 @@ class SecurityProbe(Probe):
 
     # -- password policy -----------------------------------------------------
     def _password_policy(self, run: ProbeRun) -> dict[str, Any] | None:
+        """Length, complexity and lockout from what PAM loads; ages from login.defs.
+
+        login.defs PASS_MIN_LEN is not read: PAM ignores it (shadow-utils uses it
+        only without PAM), so it is a value that nothing loads.
+        """
         ctx = run.ctx
         defs = ctx.read_text("login-defs", "/etc/login.defs")
-        if not defs.ok:
-            run.failed(defs)
+        d = parse_keyvalue_conf(defs.value) if defs.ok else {}
+        run.failed(defs)
+        stacks = pam.Stacks(run)
+        pw, pw_sources = pam.password_rules(run, stacks)
+        lock, lock_sources = pam.lockout_rules(run, stacks)
+        if not defs.ok and pw["min_length"] is None and lock["lockout_threshold"] is None:
             return None
-        d = parse_keyvalue_conf(defs.value)
-        pwq_res = ctx.read_text("pwquality-conf", "/etc/security/pwquality.conf")
-        pwq = parse_keyvalue_conf(pwq_res.value) if pwq_res.ok else {}
-        fl_res = ctx.read_text("faillock-conf", "/etc/security/faillock.conf")
-        fl = parse_keyvalue_conf(fl_res.value) if fl_res.ok else {}
+        if pw["min_length"] is None and lock["lockout_threshold"] is None and not stacks.unreadable:
+            run.error("absent", "no PAM stack found in /etc/pam.d: password rules unknown")
         max_days = to_int(d.get("pass_max_days"))
         if max_days is not None and max_days >= 99999:
             max_days = 0  # the schema's "never expires"
-        minclass = to_int(pwq.get("minclass"))
-        unlock = to_int(fl.get("unlock_time"))
+        sources = pw_sources + lock_sources
+        if "pass_max_days" in d:
+            sources.append({"setting": "max_age_days", "where": "/etc/login.defs", "text": None})
         return {
-            "min_length": to_int(pwq.get("minlen")) or to_int(d.get("pass_min_len")),
+            "min_length": pw["min_length"],
             "max_age_days": max_days if max_days is None or 0 <= max_days <= 100000 else None,
             "min_age_days": _bounded(to_int(d.get("pass_min_days")), 100000),
             "history": None,
-            "complexity": (minclass >= 3) if minclass is not None else None,
-            "lockout_threshold": _bounded(to_int(fl.get("deny")), 100000),
-            "lockout_duration_minutes": _bounded(
-                unlock // 60 if unlock is not None else None, 100000
-            ),
+            "complexity": pw["complexity"],
+            "lockout_threshold": _bounded(lock["lockout_threshold"], 100000),  # type: ignore[arg-type]
+            "lockout_duration_minutes": _bounded(lock["lockout_duration_minutes"], 100000),  # type: ignore[arg-type]
+            "sources": sources[:16],
         }
 
     # -- time ---------------------------------------------------------------------
