@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from timeouts import scaled
 
 from itaudit.workspace import Workspace, init_workspace
 
@@ -64,7 +65,7 @@ def run_cli(tmp_path: Path):
             input=data,
             capture_output=True,
             env=full_env,
-            timeout=timeout,
+            timeout=scaled(timeout),
         )
         return CliResult(
             proc.returncode,

@@ -1,6 +1,11 @@
 """Stopping a real scan: Ctrl-C (while nmap reports progress, or at once, while
 the store is still being opened) and SIGTERM stop nmap and record the scan as
-failed; even SIGKILL of itaudit does not leave nmap scanning on its own."""
+failed; even SIGKILL of itaudit does not leave nmap scanning on its own.
+
+The tests look only at their own process tree (the nmap itaudit started, by
+pid), never at other processes of the machine, and whatever happens (a timeout
+on a loaded machine included) they kill what they started before they end.
+Waits are bounds scaled by ITAUDIT_TEST_TIMEOUT_SCALE (tests/timeouts.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ import time
 from pathlib import Path
 
 import netlab
+import psutil
 import pytest
+from timeouts import scaled
 
 from itaudit.workspace import init_workspace
 
@@ -43,42 +50,73 @@ def _start(lab: netlab.Lab, workspace: Path) -> subprocess.Popen[str]:
     return proc
 
 
-def _pgrep(lab: netlab.Lab) -> str:
-    return subprocess.run(
-        ["pgrep", "-f", f"nmap.*{lab.network}"], capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _nmaps(lab: netlab.Lab) -> str:
-    """nmap processes scanning the lab, after giving a stopped one a moment to go."""
-    deadline = time.monotonic() + 10
+def _nmap_children(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The nmap processes itaudit (this test's child) started, waited for up to a bound."""
+    deadline = time.monotonic() + scaled(30)
     while True:
-        found = _pgrep(lab)
-        if not found or time.monotonic() > deadline:
+        try:
+            found = [
+                p for p in psutil.Process(proc.pid).children(recursive=True) if p.name() == "nmap"
+            ]
+        except psutil.NoSuchProcess:
+            return []
+        if found or time.monotonic() > deadline:
             return found
-        time.sleep(0.1)
+        time.sleep(0.05)
+
+
+def _still_running(nmaps: list[psutil.Process]) -> list[int]:
+    """Those of the test's own nmap processes still alive, after giving them a moment."""
+    _gone, alive = psutil.wait_procs(nmaps, timeout=scaled(10))
+    return [p.pid for p in alive]
+
+
+def _kill_tree(proc: subprocess.Popen[str], nmaps: list[psutil.Process]) -> None:
+    """Stop whatever the test started, whatever state it is in."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        nmaps = nmaps + psutil.Process(proc.pid).children(recursive=True)
+    for p in nmaps:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    if proc.poll() is None:
+        proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=scaled(30))
 
 
 def _interrupt(
     lab: netlab.Lab, workspace: Path, wait_for_progress: bool, how: signal.Signals
-) -> tuple[int, str]:
+) -> tuple[int, str, list[int]]:
     proc = _start(lab, workspace)
-    assert proc.stderr is not None
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True)
-    reader.start()
-    seen = [lines.get(timeout=60)]  # "Running: nmap ...": nmap has started
-    if wait_for_progress:
-        deadline = time.monotonic() + 8
-        with contextlib.suppress(queue.Empty):
-            while not PROGRESS.match(seen[-1].rstrip("\n")):
-                seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
-    proc.send_signal(how)
-    proc.wait(timeout=60)
-    reader.join(timeout=10)
-    while not lines.empty():
-        seen.append(lines.get())
-    return proc.returncode, "".join(seen)
+    nmaps: list[psutil.Process] = []
+    try:
+        assert proc.stderr is not None
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True)
+        reader.start()
+        seen = [lines.get(timeout=scaled(60))]  # "Running: nmap ...": nmap has started
+        if wait_for_progress:
+            nmaps = _nmap_children(proc)
+            deadline = time.monotonic() + scaled(8)
+            with contextlib.suppress(queue.Empty):
+                while not PROGRESS.match(seen[-1].rstrip("\n")):
+                    seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+        else:
+            # Ctrl-C at once: nmap may not be started yet; whatever was, is looked at.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                nmaps = [
+                    p
+                    for p in psutil.Process(proc.pid).children(recursive=True)
+                    if p.name() == "nmap"
+                ]
+        proc.send_signal(how)
+        proc.wait(timeout=scaled(60))
+        reader.join(timeout=scaled(10))
+        while not lines.empty():
+            seen.append(lines.get())
+        return proc.returncode, "".join(seen), _still_running(nmaps)
+    finally:
+        _kill_tree(proc, nmaps)
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +140,8 @@ WAYS = {
 def interrupted(request, lab, tmp_path_factory):
     workspace = tmp_path_factory.mktemp("interrupt") / "ws"
     init_workspace(workspace)
-    code, stderr = _interrupt(lab, workspace, *WAYS[request.param])
-    return request.param, code, stderr, workspace, _nmaps(lab)
+    code, stderr, alive = _interrupt(lab, workspace, *WAYS[request.param])
+    return request.param, code, stderr, workspace, alive
 
 
 def test_it_exits_130_with_a_message(interrupted):
@@ -121,8 +159,8 @@ def test_progress_is_shown_while_nmap_runs(interrupted):
 
 
 def test_nmap_is_stopped(interrupted):
-    *_, nmaps = interrupted
-    assert nmaps == ""
+    *_, alive = interrupted
+    assert alive == []
 
 
 def test_the_interrupted_scan_is_recorded_as_failed(interrupted):
@@ -137,9 +175,14 @@ def test_the_interrupted_scan_is_recorded_as_failed(interrupted):
 def test_nmap_does_not_outlive_a_killed_itaudit(lab, tmp_path):
     init_workspace(tmp_path)
     proc = _start(lab, tmp_path)
-    assert proc.stderr is not None
-    assert proc.stderr.readline().startswith("Running: nmap")
-    assert _pgrep(lab), "nmap is not running"
-    proc.kill()
-    proc.communicate(timeout=60)
-    assert _nmaps(lab) == ""
+    nmaps: list[psutil.Process] = []
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("Running: nmap")
+        nmaps = _nmap_children(proc)
+        assert nmaps, "nmap is not running"
+        proc.kill()
+        proc.communicate(timeout=scaled(60))
+        assert _still_running(nmaps) == []
+    finally:
+        _kill_tree(proc, nmaps)

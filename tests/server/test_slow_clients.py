@@ -9,7 +9,6 @@ another server stack. Timeouts are multiplied by ITAUDIT_TEST_TIMEOUT_SCALE
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -18,9 +17,9 @@ import subprocess
 import sys
 
 import pytest
+from timeouts import SCALE
 
 TOKEN = "slow-client-test-token-0123"
-SCALE = float(os.environ.get("ITAUDIT_TEST_TIMEOUT_SCALE", "1"))
 SLOW_CLIENTS = 100
 
 
