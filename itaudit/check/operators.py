@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
+from itaudit.check.releases import Judgement, ReleaseTable
 from itaudit.profiles.conditions import (
     SYMBOLS,
     AgeDays,
@@ -37,6 +38,7 @@ from itaudit.profiles.conditions import (
     Node,
     Not,
     Ref,
+    ReleaseAge,
     Subject,
     Test,
     iter_tests,
@@ -456,6 +458,8 @@ def _canon(node: Any) -> Any:
         return ("age", _canon(node.target))
     if isinstance(node, Lookup):
         return ("lookup", node.catalog, node.field)
+    if isinstance(node, ReleaseAge):
+        return ("release_age", node.catalog, _canon(node.max_table_age))
     return node
 
 
@@ -494,6 +498,7 @@ class Compiler:
         self.params = params
         self.catalogs = catalogs
         self._lookups: dict[tuple[str, str], Callable[[Ctx], tuple[Any, str]]] = {}
+        self._releases: dict[tuple[str, Any], Callable[[Ctx], Judgement]] = {}
 
     def node(self, node: Node) -> Eval:
         if isinstance(node, Logic):
@@ -540,7 +545,7 @@ class Compiler:
             if oget is None:
                 return lambda ctx, item: cmp(value(ctx, item), const)
             return lambda ctx, item: cmp(value(ctx, item), oget(ctx, item))
-        if isinstance(subject, AgeDays | Lookup):
+        if isinstance(subject, AgeDays | Lookup | ReleaseAge):
             # The recorded value carries what it was computed from.
             raw = self.subject_evidence(subject)
 
@@ -604,9 +609,47 @@ class Compiler:
         if isinstance(subject, Lookup):
             lookup = self._lookup(subject)
             return lambda ctx, item: lookup(ctx)[0]
+        if isinstance(subject, ReleaseAge):
+            judge = self._release_age(subject)
+            return lambda ctx, item: judge(ctx).days
         raise TypeError(subject)
 
-    def subject_evidence(self, subject: AgeDays | Lookup) -> Callable[[Ctx, Any, Any], Any]:
+    def _release_age(self, subject: ReleaseAge) -> Callable[[Ctx], Judgement]:
+        """The judgement of a machine against a release table, once per machine and limit."""
+        _get, limit = _operand_getter(subject.max_table_age, self.params)
+        key = (subject.catalog, limit)
+        found = self._releases.get(key)
+        if found is not None:
+            return found
+        table = ReleaseTable(self.catalogs[subject.catalog])
+        memo_key = f"release_age:{subject.catalog}:{limit}"
+        build = _path_getter(("os", "build"))
+        revision = _path_getter(("os", "patch_revision"))
+        server = _path_getter(("os", "server"))
+
+        def judge(ctx: Ctx) -> Judgement:
+            seen = ctx.memo.get(memo_key)
+            if seen is None:
+                doc = ctx.doc
+                seen = ctx.memo[memo_key] = table.judge(
+                    build(doc), revision(doc), server(doc), ctx.today, limit
+                )
+            return seen
+
+        self._releases[key] = judge
+        return judge
+
+    def subject_evidence(
+        self, subject: AgeDays | Lookup | ReleaseAge
+    ) -> Callable[[Ctx, Any, Any], Any]:
+        if isinstance(subject, ReleaseAge):
+            judge = self._release_age(subject)
+
+            def release_ev(ctx: Ctx, item: Any, v: Any) -> Any:
+                j = judge(ctx)
+                return f"unknown: {j.text}" if j.days is None else f"{j.days} ({j.text})"
+
+            return release_ev
         if isinstance(subject, AgeDays):
             target = ref_getter(subject.target, self.params)
 
@@ -964,6 +1007,8 @@ def subject_text(subject: Subject, params: dict[str, Any]) -> str:
         return f"days since {subject.target.path}"
     if isinstance(subject, Lookup):
         return f"{subject.field} in {subject.catalog}"
+    if isinstance(subject, ReleaseAge):
+        return f"days behind the monthly updates ({subject.catalog})"
     what = (
         f"catalogue {subject.catalog}"
         if subject.catalog
@@ -980,7 +1025,7 @@ def condition_text(t: Test, params: dict[str, Any]) -> str:
     if t.op == "exists":
         return "is reported" if t.operand.value else "is not reported"  # type: ignore[union-attr]
     operand = _operand_text(t.operand, params)
-    unit = " days" if isinstance(t.subject, AgeDays) else ""
+    unit = " days" if isinstance(t.subject, AgeDays | ReleaseAge) else ""
     text = f"{SYMBOLS.get(t.op, t.op)} {operand}{unit}"
     if t.op.startswith("version_"):
         text += " (version)"

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "report": "itaudit.cli.report_cmd:report",
     "ratios": "itaudit.cli.ratios_cmd:ratios",
     "readiness": "itaudit.cli.readiness_cmd:readiness",
+    "advisories": "itaudit.cli.advisories_cmd:advisories",
 }
 
 

@@ -8,8 +8,9 @@ and one *comparison*:
     {count: {fact: security.local_admins, where: {not: {item: name, in: {param: allowed}}}}, equals: 0}
     {age_days: patches.last_install_at, le: 35}
     {lookup: {catalog: os-support, field: end_of_support}, after: {fact: $now}}
+    {release_age: {catalog: windows-releases, max_table_age: {param: max_table_days}}, le: 35}
 
-Subjects: `fact`, `item`, `param`, `count`, `age_days`, `lookup`. Comparisons:
+Subjects: `fact`, `item`, `param`, `count`, `age_days`, `lookup`, `release_age`. Comparisons:
 `exists`, `equals`, `in`, `ge` `gt` `le` `lt`, `version_ge` `version_gt`
 `version_le` `version_lt`, `before` `after`, `contains`, `in_networks`.
 Nothing is ever evaluated as code: the tree is compiled into closures by
@@ -46,7 +47,15 @@ if TYPE_CHECKING:
     from itaudit.profiles.model import Catalog, ParamSpec
 
 LOGIC = ("all", "any", "none", "not")
-SUBJECTS = ("fact", "item", "param", "count", "age_days", "lookup")
+SUBJECTS = ("fact", "item", "param", "count", "age_days", "lookup", "release_age")
+# What a release table (`release_age`) must declare, and the report facts it is matched on.
+RELEASE_FIELDS = {
+    "build": "integer",
+    "revision": "integer",
+    "released": "date",
+    "server": "boolean",
+}
+RELEASE_FACTS = ("os.build", "os.patch_revision", "os.server")
 COMPARISONS = (
     "exists",
     "equals",
@@ -153,7 +162,19 @@ class Lookup:
     ftype: FType
 
 
-Subject = Ref | Count | AgeDays | Lookup
+@dataclass(frozen=True)
+class ReleaseAge:
+    """Days since the oldest release of the machine's build that it lacks.
+
+    Read from a release table (a catalogue with build, revision, released,
+    server); `max_table_age` is a literal number of days or a parameter.
+    """
+
+    catalog: str
+    max_table_age: Ref | Literal
+
+
+Subject = Ref | Count | AgeDays | Lookup | ReleaseAge
 
 
 @dataclass(frozen=True)
@@ -170,7 +191,7 @@ def subject_type(subject: Subject) -> FType:
         return subject.ftype
     if isinstance(subject, Count):
         return INTEGER
-    if isinstance(subject, AgeDays):
+    if isinstance(subject, AgeDays | ReleaseAge):
         return NUMBER
     return subject.ftype
 
@@ -364,6 +385,8 @@ class ConditionParser:
             return AgeDays(target)
         if key == "lookup":
             return self._lookup(raw, line, field)
+        if key == "release_age":
+            return self._release_age(raw, line, field, scopes)
         return self._count(raw, line, field, scopes, depth)
 
     def _ref(
@@ -505,6 +528,55 @@ class ConditionParser:
                 self.reads_report = True
                 self.report_paths.add(path)
         return Lookup(name, fname, ftype)
+
+    def _release_age(
+        self, raw: Any, line: int, field: str, scopes: tuple[_Scope, ...]
+    ) -> ReleaseAge | None:
+        if not isinstance(raw, LineDict) or set(raw) != {"catalog", "max_table_age"}:
+            self.error(line, "release_age takes {catalog: NAME, max_table_age: DAYS}", field)
+            return None
+        name = raw["catalog"]
+        catalog = self.catalogs.get(name) if isinstance(name, str) else None
+        if catalog is None:
+            self.error(
+                raw.line_of("catalog"),
+                f"unknown catalogue {name!r} (known: {', '.join(sorted(self.catalogs)) or 'none'})",
+                field,
+            )
+            return None
+        lacking = [
+            f"{f} ({kind})"
+            for f, kind in RELEASE_FIELDS.items()
+            if f not in catalog.fields or catalog.fields[f].kind != kind
+        ]
+        if lacking:
+            self.error(
+                raw.line_of("catalog"),
+                f"catalogue {name!r} is not a release table: it lacks {', '.join(lacking)}",
+                field,
+            )
+            return None
+        if catalog.as_of is None:
+            self.error(
+                raw.line_of("catalog"),
+                f"catalogue {name!r} has no as_of date: a release table must say how recent it is",
+                field,
+            )
+            return None
+        # An old table silently passes machines that lack newer releases: the limit is required.
+        limit = self._value(raw["max_table_age"], raw.line_of("max_table_age"), field, scopes)
+        if limit is None:
+            return None
+        if not limit.ftype.numeric or (isinstance(limit, Ref) and limit.kind != "param"):
+            self.error(
+                raw.line_of("max_table_age"),
+                "max_table_age is a number of days or {param: NAME}",
+                field,
+            )
+            return None
+        self.reads_report = True
+        self.report_paths.update(RELEASE_FACTS)
+        return ReleaseAge(name, limit)
 
     def _count(
         self, raw: Any, line: int, field: str, scopes: tuple[_Scope, ...], depth: int
@@ -770,6 +842,8 @@ def _describe_subject(subject: Subject) -> str:
         return subject.label_text()
     if isinstance(subject, AgeDays):
         return f"age in days of {subject.target.path}"
+    if isinstance(subject, ReleaseAge):
+        return f"release age from {subject.catalog}"
     return f"{subject.catalog}.{subject.field}"
 
 

@@ -210,7 +210,9 @@ def _load_catalog(path: Path, problems: list[Problem]) -> Catalog | None:
         problems.append(Problem(src, "a catalogue file is a mapping with catalog, fields, entries"))
         return None
     r.known_keys(
-        doc, ("catalog", "title", "description", "sources", "fields", "entries"), "a catalogue"
+        doc,
+        ("catalog", "title", "description", "sources", "as_of", "fields", "entries"),
+        "a catalogue",
     )
     name = r.text(doc, "catalog")
     if name and name != path.stem:
@@ -219,6 +221,7 @@ def _load_catalog(path: Path, problems: list[Problem]) -> Catalog | None:
         r.error(doc, "catalog", "must be lower-case letters, digits and dashes")
     title = r.text(doc, "title", required=False) or name or path.stem
     sources = r.str_list(doc, "sources") or ()
+    as_of = r.day(doc, "as_of", required=False)
     fields_node = doc.get("fields")
     fields: dict[str, Any] = {}
     if not isinstance(fields_node, LineDict) or not fields_node:
@@ -290,6 +293,7 @@ def _load_catalog(path: Path, problems: list[Problem]) -> Catalog | None:
         tuple(matches),
         Where(src, doc.line),
         tuple(sources),
+        as_of,
     )
 
 

@@ -254,6 +254,9 @@ class Catalog:
     matches: tuple[tuple[tuple[str, tuple[Any, ...]], ...], ...] = ()
     where: Where = Where("")
     sources: tuple[str, ...] = ()
+    # The day the table's facts were last brought up to date (release tables):
+    # rules that depend on its being recent refuse to judge from an old one.
+    as_of: date | None = None
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,19 @@
 """Windows patches: Windows Update history, hotfix list, pending reboot.
 
 The Windows Update Agent history (ResultCode 2 = succeeded, Operation 1 =
-installation) gives the last successful install; Win32_QuickFixEngineering
-misses updates and often lacks dates, so it only adds KB numbers the history
-does not have. KB numbers are read from titles by pattern (KB1234567), which
-works whatever the language of the title.
+installation) lists installed updates; Win32_QuickFixEngineering misses
+updates and often lacks dates, so it only adds KB numbers the history does
+not have. KB numbers are read from titles by pattern (KB1234567), the one
+part of a title that does not depend on the display language; nothing is
+decided from the words of a title.
+
+`last_install_at` is evidence only: the patch level is judged on the checker's
+side from the OS revision (build.UBR) and the release table. It is the last
+successful install of an update with a KB number other than those that never
+say anything about OS patching: drivers (no KB number), the malicious software
+removal tool and Defender definition updates. .NET and Office updates cannot
+be told from OS updates without the update's classification, which the
+collector does not record, so they may still move it.
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ from itaudit.agent.probes.base import Probe, ProbeRun, as_list, iso, ps_datetime
 
 WU_SUCCEEDED = 2
 WU_INSTALL = 1
-# Antivirus definition updates arrive daily and say nothing about OS patching:
-# they are listed as installed but never count as the last install.
+# Antivirus definition updates arrive daily and the malicious software removal
+# tool monthly; neither says anything about OS patching: they are listed as
+# installed but never count as the last install.
 DEFINITION_KBS = {"KB2267602", "KB2461484", "KB915597"}
+MSRT_KB = "KB890830"
+NOT_PATCHES = DEFINITION_KBS | {MSRT_KB}
 _KB = re.compile(r"\bKB(\d{6,8})\b", re.IGNORECASE)
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _FILETIME_HEX = re.compile(r"^[0-9A-Fa-f]{15,16}$")
@@ -73,7 +85,13 @@ class PatchesProbe(Probe):
                 title = text(entry.get("Title"), 512)
                 m = _KB.search(title or "")
                 kb = f"KB{m.group(1)}" if m else None
-                if when and kb not in DEFINITION_KBS and (last is None or when > last):
+                # A driver has no KB number: it never counts (nor does the MSRT).
+                if (
+                    when
+                    and kb is not None
+                    and kb not in NOT_PATCHES
+                    and (last is None or when > last)
+                ):
                     last = when
                 if kb is None:
                     continue  # drivers and other updates without a KB number
