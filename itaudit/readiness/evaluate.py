@@ -65,6 +65,7 @@ class Blocker:
     severity: str | None = None
     evidence: tuple[str, ...] = ()  # the checker's evidence lines, as stored (English)
     asset_tag: str | None = None  # the machine's register tag, when it has one
+    unknown: bool = False  # a rule that could not be checked (facts not collected), not a failure
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +79,7 @@ class Blocker:
             "severity": self.severity,
             "evidence": list(self.evidence),
             "asset_tag": self.asset_tag,
+            "could_not_check": self.unknown,
         }
 
 
@@ -105,6 +107,11 @@ class UnitReadiness:
     @property
     def verdict(self) -> str:
         return NO_GO if self.blockers else GO
+
+    @property
+    def unknown(self) -> int:
+        """Blockers that are rules the agent's facts could not decide ("chưa rõ")."""
+        return sum(1 for b in self.blockers if b.unknown)
 
     def by_subject(self) -> list[tuple[str | None, list[Blocker]]]:
         """Blockers grouped by machine (or device, or the unit itself: None first)."""
@@ -421,6 +428,7 @@ def _rule_blockers(ctx: _Context, s: Any, rules_seen: dict[str, set[str]]) -> No
                 r.severity,
                 r.evidence,
                 s.asset_tag,
+                unknown=r.status == "error",
             )
         )
 

@@ -125,6 +125,7 @@ def as_json(r: Readiness) -> dict[str, Any]:
                 "name": u.name.as_dict(),
                 "verdict": u.verdict,
                 "machines": u.machines,
+                "could_not_check": u.unknown,
                 "blockers": [b.as_json() for b in u.blockers],
             }
             for u in r.units
@@ -255,13 +256,14 @@ def render_markdown(r: Readiness, lang: str) -> str:
         ],
     )
     ctx["units_table"] = render.md_table(
-        [L("unit"), L("machines"), L("verdict"), L("blockers")],
+        [L("unit"), L("machines"), L("verdict"), L("blockers"), t("report.status.error", lang)],
         [
             [
                 u.name.get(lang),
                 u.machines,
                 t(f"readiness.verdict.{u.verdict}", lang),
                 len(u.blockers),
+                u.unknown,
             ]
             for u in r.units
         ],
