@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import os
+import re
 import stat
 import sys
 import zlib
@@ -43,6 +44,10 @@ DEFAULT_FUTURE_SKEW = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1)
 BATCH = 200
 _MAX_SOURCE = 512
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A hostile report must never take the run down: what goes wrong while reading or
+# checking one file rejects that file, with the error named, and the run goes on.
+_FILE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, UnicodeError, RecursionError)
 MISSING = "no such file or folder"
 
 
@@ -382,10 +387,16 @@ class Ingestor:
             pending.clear()
 
         for source in sources:
+            name = clean_text(source.name)
             try:
-                pending.append((None, self.prepare(source), source.name))
+                pending.append((None, self.prepare(source), name))
             except Rejected as exc:
-                pending.append((FileOutcome(source.name, "rejected", str(exc)), None, source.name))
+                pending.append((FileOutcome(name, "rejected", clean_text(str(exc))), None, name))
+            except _FILE_ERRORS as exc:
+                reason = (
+                    f"could not be processed ({type(exc).__name__}: {clean_text(str(exc))[:300]})"
+                )
+                pending.append((FileOutcome(name, "rejected", reason), None, name))
             except OSError as exc:
                 pending.append(
                     (
@@ -416,7 +427,21 @@ class Ingestor:
                     except Rejected as exc:
                         savepoint.rollback()
                         outcome = FileOutcome(
-                            name, "rejected", str(exc), _hostname(prepared.document)
+                            name, "rejected", clean_text(str(exc)), _hostname(prepared.document)
+                        )
+                    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+                        raise  # the store failed, not this report: the caller reports it
+                    except (sa.exc.StatementError, *_FILE_ERRORS) as exc:
+                        # The store refused this one report (a value it cannot hold): only
+                        # its savepoint is undone, every other report of the batch is kept.
+                        savepoint.rollback()
+                        cause = getattr(exc, "orig", None) or exc
+                        outcome = FileOutcome(
+                            name,
+                            "rejected",
+                            f"the store refused it ({type(cause).__name__}: "
+                            f"{clean_text(str(cause)).splitlines()[0][:200] if str(cause) else ''})",
+                            _hostname(prepared.document),
                         )
                     else:
                         savepoint.commit()
@@ -426,9 +451,9 @@ class Ingestor:
                         {
                             "received_at": received,
                             "source": name[-_MAX_SOURCE:],
-                            "reason": outcome.reason[:2048],
+                            "reason": clean_text(outcome.reason)[:2048],
                             "content_hash": prepared.hash if prepared else None,
-                            "hostname": outcome.hostname,
+                            "hostname": clean_text(outcome.hostname) if outcome.hostname else None,
                         },
                     )
                 outcomes.append(outcome)
@@ -562,6 +587,12 @@ def _host_query(by_uuid: bool, by_serial: bool, by_name: bool, by_mac: bool) -> 
         )
         conds.append(h.c.id.in_(macs))
     return sa.select(h).where(sa.or_(*conds))
+
+
+def clean_text(text: str) -> str:
+    """`text` with NUL and lone surrogates replaced: what no store, terminal or file can hold
+    (a reason may quote the untrusted value that made it fail)."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def ident_hostname(document: dict[str, Any]) -> str:
