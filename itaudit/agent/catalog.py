@@ -5,6 +5,15 @@ with files of the same shape (`--catalog FILE`, or the workspace's
 `inventory/security-products.yaml`). An entry whose id already exists replaces
 the earlier one, so a site can correct a shipped entry without editing it.
 Names match exactly (case-insensitive), never by substring.
+
+Two additions serve the officer rather than recognition:
+- `management:` per product names the services / processes of the product's
+  management agent (Kaspersky Network Agent, ESET Management Agent...): seen
+  running, the product reports to its console (L1-AV-04);
+- `watch:` per file lists vendor keywords; a service or process whose name
+  holds one and that no product claims is reported as a security product the
+  catalogue does not know yet (`itaudit catalog unknown`). Only this list is
+  matched by substring, and only to *surface* a name, never to recognise one.
 """
 
 from __future__ import annotations
@@ -32,8 +41,22 @@ _FIELDS = {
     "securitycenter",
     "confidence",
     "source",
+    "management",
 }
+_MANAGEMENT_FIELDS = {"services", "processes", "console", "confidence", "source"}
 _MAX_NAMES = 64
+_MAX_WATCH = 256
+
+
+@dataclass(frozen=True)
+class Management:
+    """How a machine shows that the product reports to its central console."""
+
+    services: tuple[str, ...]
+    processes: tuple[str, ...]
+    console: str | None
+    confidence: str
+    source: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,7 @@ class Product:
     confidence: str
     source: str
     origin: str  # file:line the entry came from
+    management: Management | None = None
 
     def service_keys(self) -> set[str]:
         return {_service_key(s) for s in self.services}
@@ -60,9 +84,45 @@ class Product:
 @dataclass(frozen=True)
 class Catalog:
     products: tuple[Product, ...]
+    watch: tuple[str, ...] = ()  # lower-case vendor keywords (see the module docstring)
 
     def for_platform(self, platform: str) -> list[Product]:
         return [p for p in self.products if platform in p.platforms]
+
+    def knows_name(self, name: str) -> bool:
+        """Whether any product lists `name` as a service, process or Security Center name."""
+        key = _service_key(name)
+        folded = name.strip().casefold()
+        for p in self.products:
+            if key in p.service_keys() or folded in p.process_keys():
+                return True
+            if folded in {n.casefold() for n in p.securitycenter}:
+                return True
+            m = p.management
+            if m and (
+                key in {_service_key(x) for x in m.services}
+                or folded in {x.casefold() for x in m.processes}
+            ):
+                return True
+        return False
+
+    def watched(self, *names: str | None) -> str | None:
+        """The first watch keyword contained in one of `names` (case-insensitive), or None."""
+        for name in names:
+            low = (name or "").casefold()
+            if not low:
+                continue
+            for word in self.watch:
+                at = low.find(word)
+                while at >= 0:
+                    # At the start of a word only: "eset" must not match "ResetEngine".
+                    if at == 0 or not low[at - 1].isalpha():
+                        return word
+                    at = low.find(word, at + 1)
+        return None
+
+    def by_id(self, product_id: str) -> Product | None:
+        return next((p for p in self.products if p.id == product_id), None)
 
     def by_securitycenter_name(self, display_name: str) -> Product | None:
         key = display_name.strip().casefold()
@@ -98,10 +158,7 @@ def match(
     running processes. A product is running when one of its services runs or
     one of its processes is present.
     """
-    svc: dict[str, bool] = {}
-    for name, running in services:
-        key = _service_key(name)
-        svc[key] = svc.get(key, False) or running
+    svc = service_states(services)
     procs = {p.casefold() for p in processes if p}
     seen: list[Sighting] = []
     for product in catalog.for_platform(platform):
@@ -123,22 +180,43 @@ def match(
 
 def load_catalog(extra: Sequence[Path] = ()) -> Catalog:
     """The shipped catalogue, then each extra file in order (same id replaces)."""
+    from itaudit.yamlfile import load_yaml, loads_yaml
+
     text = resources.files(__package__).joinpath("products.yaml").read_text(encoding="utf-8")
+    source = "products.yaml (shipped)"
+    doc = loads_yaml(text, source)
     by_id: dict[str, Product] = {}
-    for product in _parse(text, "products.yaml (shipped)"):
+    watch: dict[str, None] = dict.fromkeys(_watch(doc, source))
+    for product in _products(doc, source):
         by_id[product.id] = product
     for path in extra:
-        from itaudit.yamlfile import load_yaml
-
-        for product in _products(load_yaml(path), str(path)):
+        doc = load_yaml(path)
+        for product in _products(doc, str(path)):
             by_id[product.id] = product
-    return Catalog(tuple(by_id.values()))
+        watch.update(dict.fromkeys(_watch(doc, str(path))))
+    return Catalog(tuple(by_id.values()), tuple(watch))
 
 
-def _parse(text: str, source: str) -> list[Product]:
-    from itaudit.yamlfile import loads_yaml
-
-    return _products(loads_yaml(text, source), source)
+def _watch(doc: Any, source: str) -> list[str]:
+    """The file's `watch:` keywords, lower-cased (at least 3 characters: "av" would match anything)."""
+    value = doc.get("watch") if isinstance(doc, dict) else None
+    if value is None:
+        return []
+    line = doc.line_of("watch") if hasattr(doc, "line_of") else None
+    if (
+        not isinstance(value, list)
+        or len(value) > _MAX_WATCH
+        or not all(isinstance(v, str) and len(v.strip()) >= 3 for v in value)
+    ):
+        raise InputError(
+            Problem(
+                source,
+                f"watch must be a list of at most {_MAX_WATCH} keywords of 3 characters or more",
+                line,
+                "watch",
+            )
+        )
+    return [v.strip().casefold() for v in value]
 
 
 def _products(doc: Any, source: str) -> list[Product]:
@@ -218,6 +296,7 @@ def _products(doc: Any, source: str) -> list[Product]:
             )
         if pid and pid in seen:
             problems.append(Problem(source, f"duplicate id {pid!r}", where, f"{field_prefix}.id"))
+        management = _management(item, source, line, field_prefix, problems)
         if len(problems) > before:
             continue
         seen.add(pid)
@@ -234,10 +313,77 @@ def _products(doc: Any, source: str) -> list[Product]:
                 confidence=confidence,
                 source=str(item.get("source") or "")[:512],
                 origin=f"{source}:{where}" if where else source,
+                management=management,
             )
         )
     if problems:
         raise InputError(problems)
+    return out
+
+
+def _management(
+    item: dict, source: str, line: Any, prefix: str, problems: list
+) -> Management | None:
+    node = item.get("management")
+    if node is None:
+        return None
+    where = line(item, "management")
+    field = f"{prefix}.management"
+    if not isinstance(node, dict):
+        problems.append(Problem(source, "management must be a mapping", where, field))
+        return None
+    unknown = sorted(set(map(str, node)) - _MANAGEMENT_FIELDS)
+    if unknown:
+        problems.append(Problem(source, f"unknown field(s): {', '.join(unknown)}", where, field))
+    before = len(problems)
+    services = _names(node, "services", source, where, field, problems)
+    processes = _names(node, "processes", source, where, field, problems)
+    if not services and not processes and len(problems) == before:
+        problems.append(Problem(source, "management needs a service or process name", where, field))
+    confidence = node.get("confidence", "unknown")
+    if confidence not in CONFIDENCE:
+        problems.append(
+            Problem(
+                source,
+                f"confidence must be one of {', '.join(CONFIDENCE)}",
+                where,
+                f"{field}.confidence",
+            )
+        )
+    if len(problems) > before:
+        return None
+    console = node.get("console")
+    return Management(
+        services=tuple(services),
+        processes=tuple(processes),
+        console=str(console)[:256] if console else None,
+        confidence=confidence,
+        source=str(node.get("source") or "")[:512],
+    )
+
+
+def managed(product: Product, services: dict[str, bool], processes: set[str]) -> bool | None:
+    """Whether the product's management agent is seen running.
+
+    `services` maps service keys (see `service_states`) to running; `processes`
+    holds case-folded image names. None when the catalogue names no management
+    agent for the product: the machine cannot show it (L1-AV-04 then takes the
+    unit's attestation).
+    """
+    m = product.management
+    if m is None:
+        return None
+    if any(services.get(_service_key(s)) for s in m.services):
+        return True
+    return any(p.casefold() in processes for p in m.processes)
+
+
+def service_states(services: Iterable[tuple[str, bool]]) -> dict[str, bool]:
+    """Service key -> running (a name listed twice runs if either entry runs)."""
+    out: dict[str, bool] = {}
+    for name, running in services:
+        key = _service_key(name)
+        out[key] = out.get(key, False) or running
     return out
 
 

@@ -254,6 +254,19 @@ class AttestationIndex:
         return found
 
 
+def takes_unit_attestation(rule: Any) -> bool:
+    """Whether a per-machine rule also accepts one attestation for the whole unit.
+
+    An attestation rule evaluated per machine that also reads the machine's
+    report (L1-AV-04: the anti-malware reports to the console, where the
+    product shows nothing on the machine) takes the unit's attestation for
+    every machine that has none of its own. One that reads only the
+    attestation (L1-MGT-08, each server's verified backup) is about each
+    machine itself and never takes the unit's word.
+    """
+    return rule.kind == "attestation" and rule.scope == "host" and bool(rule.reads_report)
+
+
 def attestation_facts(
     att: Attestation | None, valid_days: int | None, today: date
 ) -> dict[str, Any]:

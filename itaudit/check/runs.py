@@ -27,6 +27,7 @@ from itaudit.check.attestations import (
     AttestationIndex,
     attestation_facts,
     list_attestations,
+    takes_unit_attestation,
 )
 from itaudit.check.context import FactIndex, Subject
 from itaudit.check.engine import (
@@ -349,6 +350,9 @@ class _Run:
     def host_attestation(self, s: Subject) -> Callable[[CompiledRule], dict[str, Any]]:
         def get(cr: CompiledRule) -> dict[str, Any]:
             att = self.attestations.for_host(cr.id, s.hostname, s.asset_tag)
+            if att is None and s.unit and takes_unit_attestation(cr.rule):
+                # L1-AV-04: the unit's attestation covers its machines without one of their own.
+                return self._use(cr, "unit", s.unit, self.attestations.for_unit(cr.id, s.unit))
             return self._use(cr, "host", s.asset_tag or s.hostname or "", att)
 
         return get

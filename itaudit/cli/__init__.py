@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "profiles": "itaudit.cli.profiles_cmd:profiles",
     "check": "itaudit.cli.check_cmd:check",
     "attest": "itaudit.cli.attest_cmd:attest",
+    "catalog": "itaudit.cli.catalog_cmd:catalog",
     "report": "itaudit.cli.report_cmd:report",
     "ratios": "itaudit.cli.ratios_cmd:ratios",
     "readiness": "itaudit.cli.readiness_cmd:readiness",

@@ -121,7 +121,7 @@ def record(
     actor: str | None,
 ) -> None:
     """Record an attestation for RULE (an attestation rule id such as L1-MGT-01)."""
-    from itaudit.check.attestations import record_attestation
+    from itaudit.check.attestations import record_attestation, takes_unit_attestation
     from itaudit.profiles import load_profiles
     from itaudit.store import utcnow
 
@@ -137,7 +137,7 @@ def record(
         raise UsageError("give exactly one of --unit or --host")
     if found.scope == "unit" and unit is None:
         raise UsageError(f"{rule} is recorded per unit: use --unit")
-    if found.scope == "host" and host is None:
+    if found.scope == "host" and host is None and not takes_unit_attestation(found):
         raise UsageError(f"{rule} is recorded per machine: use --host")
     org = env.org()
     hostname = asset_tag = None

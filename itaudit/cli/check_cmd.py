@@ -195,6 +195,7 @@ def check(
         out["failed_at_or_above"] = failing
         out["expired"] = expired
         out["results"] = json_results(env, summary.run_id)
+        out["unknown_products"] = [p.as_dict() for p in _unknown_products(env, unit)]
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         print_summary(summary)
@@ -220,10 +221,21 @@ def check(
         )
         if show_failures:
             _print_failures(env, summary.run_id)
+        from itaudit.check.unknown_products import summary_lines
+
+        for line in summary_lines(_unknown_products(env, unit)):
+            click.echo(line)
     if failing:
         raise CommandFailed(
             f"{failing} failed rule result(s) at or above '{fail_on}'", EXIT_FINDINGS
         )
+
+
+def _unknown_products(env: Env, unit: str | None) -> list[Any]:
+    """Security products seen on the fleet that the catalogue does not know (catalog unknown)."""
+    from itaudit.check.unknown_products import unknown_products, workspace_catalog
+
+    return unknown_products(env.store(), workspace_catalog(env.workspace.root), unit=unit)
 
 
 def _expired(env: Env, summary: Any) -> dict[str, list[dict[str, Any]]]:

@@ -134,7 +134,16 @@ def report(
     if stdout and (all_units or len(units) > 1 or (department and units)):
         raise UsageError("--stdout prints one report: the department, or one --unit")
     frameworks = load_framework_titles(env.workspace.profiles, env.workspace.inventory)
-    reports = build_reports(store, org, units=wanted, department=department, frameworks=frameworks)
+    from itaudit.check.unknown_products import workspace_catalog
+
+    reports = build_reports(
+        store,
+        org,
+        units=wanted,
+        department=department,
+        frameworks=frameworks,
+        catalog=workspace_catalog(env.workspace.root),
+    )
     if stdout:
         fmt = formats[0]
         if department:

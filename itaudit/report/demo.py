@@ -14,7 +14,16 @@ def stage_reports(run: Any) -> None:
 
     ws = run.workspace
     frameworks = load_framework_titles(ws.profiles, ws.inventory)
-    reports = build_reports(run.store, run.org, units=None, frameworks=frameworks, now=run.now)
+    from itaudit.check.unknown_products import workspace_catalog
+
+    reports = build_reports(
+        run.store,
+        run.org,
+        units=None,
+        frameworks=frameworks,
+        now=run.now,
+        catalog=workspace_catalog(ws.root),
+    )
     out = ws.root / "reports"
     paths = write_reports(reports, run.org, out, ("html",), "vi")
     run.outputs.append(("Department summary (HTML)", paths[0]))

@@ -15,7 +15,7 @@ register columns) are clipped here; the renderers escape them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -448,10 +448,14 @@ class DepartmentSummary:
     total: DepartmentRow
     discrepancies: tuple[Any, ...]
     ratios: RatiosReport
+    # Security products seen on the fleet that the catalogue does not know
+    # (itaudit.check.unknown_products.SeenProduct), from the latest reports.
+    unknown_products: tuple[Any, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": "department",
+            "unknown_products": [p.as_dict() for p in self.unknown_products],
             "name": self.name.as_dict(),
             "run_id": self.run_id,
             "checked_at": self.checked_at.isoformat(),
@@ -815,9 +819,14 @@ def build_reports(
     run: CheckRun | None = None,
     frameworks: dict[str, Any] | None = None,
     now: datetime | None = None,
+    catalog: Any = None,
 ) -> ReportSet:
     """Unit reports for `units` (None: every unit) and the department summary, in one
-    pass over the latest complete check run (or `run`)."""
+    pass over the latest complete check run (or `run`).
+
+    `catalog` (itaudit.agent.catalog.Catalog, default the shipped one) decides which
+    security products seen on the fleet the department summary lists as unknown;
+    give the workspace's (itaudit.check.unknown_products.workspace_catalog)."""
     wanted = [u.id for u in org.units] if units is None else list(units)
     for unit_id in wanted:
         if org.unit(unit_id) is None:
@@ -876,6 +885,12 @@ def build_reports(
             change=_change(run, before, unit_id),
         )
     summary = _department(org, run, before, ratios, generated) if department else None
+    if summary is not None:
+        from itaudit.agent.catalog import load_catalog
+        from itaudit.check.unknown_products import unknown_products
+
+        seen = unknown_products(store, catalog if catalog is not None else load_catalog())
+        summary = replace(summary, unknown_products=tuple(seen))
     return ReportSet(run=run, department=summary, units=reports, ratios=ratios)
 
 

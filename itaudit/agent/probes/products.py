@@ -7,8 +7,15 @@ from typing import Any
 from itaudit.agent.catalog import Sighting
 
 
-def catalog_entry(sighting: Sighting) -> dict[str, Any]:
-    """An `antivirus` or `edr` entry for a product found by service / process name."""
+def catalog_entry(
+    sighting: Sighting, managed: bool | None = None, console: str | None = None
+) -> dict[str, Any]:
+    """An `antivirus` or `edr` entry for a product found by service / process name.
+
+    `managed` and `console` say whether the product's management agent (its
+    catalogue `management:` names) was seen running; None when the catalogue
+    names none.
+    """
     p = sighting.product
     if p.kind == "edr":
         return {
@@ -31,6 +38,6 @@ def catalog_entry(sighting: Sighting) -> dict[str, Any]:
         "product_state": None,
         "running": sighting.running,
         "mode": None,
-        "managed": None,
-        "console": None,
+        "managed": managed,
+        "console": console,
     }

@@ -25,11 +25,18 @@ from itaudit.agent.probes.base import (
 )
 from itaudit.agent.probes.products import catalog_entry
 from itaudit.agent.probes.windows import secedit
+from itaudit.agent.probes.windows.antimalware import (
+    Seen,
+    console_of,
+    registration_running,
+    services_state,
+)
 from itaudit.agent.probes.windows.productstate import decode
 
 ADMINISTRATORS_SID = "S-1-5-32-544"
 DEFENDER = "Microsoft Defender Antivirus"
 TIMEQ_FOREVER = 0xFFFFFFFF
+NO_SIGNATURES = 65535  # AntivirusSignatureAge when no signature set was ever loaded
 # Default names of the built-in Administrator account in the languages it is
 # translated into; anything else means it was renamed.
 _DEFAULT_ADMIN_NAMES = {
@@ -104,15 +111,6 @@ def running_mode(value: Any) -> str | None:
     return "unknown"
 
 
-def services_state(raw: Any) -> list[tuple[str, bool]]:
-    """(name, running) from Win32_Service; State is a WMI value ("Running"), not localised."""
-    out = []
-    for s in as_list(raw):
-        if isinstance(s, dict) and isinstance(s.get("Name"), str):
-            out.append((s["Name"], str(s.get("State", "")).lower() == "running"))
-    return out
-
-
 def process_names(raw: Any) -> list[str]:
     return [
         p["Name"] for p in as_list(raw) if isinstance(p, dict) and isinstance(p.get("Name"), str)
@@ -130,7 +128,15 @@ class SecurityProbe(Probe):
         services = services_state(svc_res.value) if svc_res.ok else []
         processes = process_names(proc_res.value) if proc_res.ok else []
         sightings = cat.match(run.catalog, "windows", services, processes)
-        self._products(run, sec, sightings)
+        self._products(
+            run,
+            sec,
+            sightings,
+            Seen(
+                svc_res.value if svc_res.ok else None,
+                processes if proc_res.ok else None,
+            ),
+        )
         for name, method in (
             ("firewall", self._firewall),
             ("disk_encryption", self._bitlocker),
@@ -152,7 +158,13 @@ class SecurityProbe(Probe):
         return run.ctx.read_registry(source, REG[source])
 
     # -- anti-malware and EDR ----------------------------------------------------
-    def _products(self, run: ProbeRun, sec: dict[str, Any], sightings: list[cat.Sighting]) -> None:
+    def _products(
+        self,
+        run: ProbeRun,
+        sec: dict[str, Any],
+        sightings: list[cat.Sighting],
+        seen: Seen,
+    ) -> None:
         run.probe = "security.antivirus"
         by_id = {s.product.id: s for s in sightings}
         antivirus: list[dict[str, Any]] = []
@@ -165,7 +177,6 @@ class SecurityProbe(Probe):
                 if name is None:
                     continue
                 product = run.catalog.by_securitycenter_name(name)
-                sighting = by_id.get(product.id) if product else None
                 if product:
                     linked.add(product.id)
                 raw = to_int(item.get("productState"))
@@ -173,6 +184,10 @@ class SecurityProbe(Probe):
                     state = decode(raw) if raw is not None else None
                 except ValueError:
                     state = None
+                running, leftover = registration_running(
+                    product, by_id.get(product.id) if product else None, item, seen
+                )
+                managed = seen.managed(product) if product else None
                 antivirus.append(
                     {
                         "name": name,
@@ -184,12 +199,17 @@ class SecurityProbe(Probe):
                         "signature_version": None,
                         "product_state": raw if state else None,
                         # A registration survives an uninstall: only a running service or process confirms it.
-                        "running": sighting.running if sighting else (False if product else None),
+                        "running": running,
+                        "leftover": leftover,
                         "mode": state.mode if state else None,
-                        "managed": None,
-                        "console": None,
+                        "managed": managed,
+                        "console": console_of(product) if managed else None,
                     }
                 )
+        elif wsc.status is Status.ABSENT and run.section("os").get("server") is True:
+            # Windows Server has no SecurityCenter2 (ProductType 2 or 3): normal there, not a
+            # failure of anything. Get-MpComputerStatus, the services and the catalogue decide.
+            pass
         elif wsc.status is Status.ABSENT:
             run.error(
                 "unsupported",
@@ -206,6 +226,15 @@ class SecurityProbe(Probe):
             mode = running_mode(status.get("AMRunningMode"))
             rtp = to_bool(status.get("RealTimeProtectionEnabled"))
             out_of_date = to_bool(status.get("DefenderSignaturesOutOfDate"))
+            if to_int(status.get("AntivirusSignatureAge")) == NO_SIGNATURES or not (
+                text(status.get("AntivirusSignatureVersion"))
+                or status.get("AntivirusSignatureLastUpdated")
+            ):
+                # "Not running" under a third-party product: no signatures loaded, yet
+                # DefenderSignaturesOutOfDate says False. Neither up to date nor out of date.
+                out_of_date = None
+            product = defender.product if defender else run.catalog.by_id("defender-av")
+            managed = True if sense and sense.running else seen.managed(product)
             antivirus.append(
                 {
                     "name": DEFENDER,
@@ -223,9 +252,11 @@ class SecurityProbe(Probe):
                     if defender
                     else to_bool(status.get("AMServiceEnabled")),
                     "mode": mode,
-                    "managed": True if sense and sense.running else None,
+                    "managed": managed,
                     "console": "Microsoft Defender for Endpoint"
                     if sense and sense.running
+                    else console_of(product)
+                    if managed
                     else None,
                 }
             )
@@ -245,9 +276,16 @@ class SecurityProbe(Probe):
             if s.product.kind == "edr":
                 edr.append(catalog_entry(s))
             elif s.product.id not in linked:
-                antivirus.append(catalog_entry(s))
+                managed = seen.managed(s.product)
+                antivirus.append(
+                    catalog_entry(s, managed, console_of(s.product) if managed else None)
+                )
         sec["antivirus"] = antivirus[:32]
         sec["edr"] = edr[:32]
+        recognised = [s.product for s in sightings] + [
+            p for p in (run.catalog.by_id(i) for i in linked) if p is not None
+        ]
+        sec["uncatalogued"] = seen.uncatalogued(run.catalog, recognised)[:64]
 
     # -- firewall -----------------------------------------------------------------
     def _firewall(self, run: ProbeRun) -> dict[str, Any] | None:
