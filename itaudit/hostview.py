@@ -49,6 +49,18 @@ class HostLine:
     asset: str | None
     match: str | None
     signed: bool
+    identity: str = ""  # "possible impostor of #N", "rejected impostor of #N", or empty
+
+
+def conflict_text(host: HostRow) -> str:
+    """What `hosts` says of a host that took a known host's name with another key."""
+    if host.conflict_state == "suspect":
+        return f"POSSIBLE IMPOSTOR of host #{host.conflict_with}: itaudit hosts resolve {host.id}"
+    if host.conflict_state == "rejected":
+        return f"rejected as an impostor of host #{host.conflict_with} (kept as evidence)"
+    if host.conflict_state == "accepted":
+        return f"same name as host #{host.conflict_with}, accepted as a machine of its own"
+    return ""
 
 
 def host_lines(store: Store, org: Organisation | None, unit: str | None = None) -> list[HostLine]:
@@ -68,6 +80,7 @@ def host_lines(store: Store, org: Organisation | None, unit: str | None = None) 
                 asset=host.asset_tag,
                 match=host.match_method,
                 signed="signature" in doc,
+                identity=conflict_text(host),
             )
         )
     # Units in the order of organization.yaml, as every report lists them;
@@ -166,6 +179,7 @@ def _identity(host: HostRow, doc: dict[str, Any], now: datetime | None) -> list[
             + ")",
         ),
         ("signed", f"yes, key {host.key_fingerprint}" if "signature" in doc else "no"),
+        *([("identity", conflict_text(host))] if host.conflict_state else []),
     ]
 
 

@@ -63,6 +63,7 @@ class FileOutcome:
     hostname: str | None = None
     current: bool = True  # False when stored as history (older than the host's latest)
     signed: bool = False
+    conflict: bool = False  # stored as a possible impostor of a known host (same name)
 
 
 @dataclass
@@ -468,19 +469,52 @@ class Ingestor:
         host = _find_host(conn, ident)
         if host is None:
             # A new machine: one insert with its identity, key and placement.
+            rival = _name_rival(conn, ident, p)
+            conflict = {"conflict_with": rival["id"], "conflict_state": "suspect"} if rival else {}
             inserted = conn.execute(
                 _INSERT_HOST,
-                {**self._placement(p, ident), "first_seen": received, **_key_fields(p, received)},
+                {
+                    **self._placement(p, ident),
+                    "first_seen": received,
+                    **_key_fields(p, received),
+                    **conflict,
+                },
             ).inserted_primary_key
             assert inserted is not None  # an INSERT always has one
             host_id = inserted[0]
             if p.signer is not None:
                 _record_pin(conn, host_id, p, received)
+            if rival is not None:
+                note = (
+                    f"same name as host #{rival['id']} ({rival['hostname']}, key "
+                    f"{rival['key_fingerprint']}), no identifier in common"
+                )
+                conn.execute(
+                    _INSERT_KEY_EVENT,
+                    {
+                        "host_id": host_id,
+                        "event": "name-conflict",
+                        "fingerprint": p.signer.fingerprint if p.signer else None,
+                        "at": received,
+                        "actor": "ingest",
+                        "note": note[:512],
+                    },
+                )
             report_id = self._insert_report(conn, host_id, p, received)
             conn.execute(_UPDATE_HOST, {"hid": host_id, "latest_report_id": report_id})
             if ident.macs:
                 conn.execute(
                     _INSERT_MACS, [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)]
+                )
+            if rival is not None:
+                reason = (
+                    f"POSSIBLE IMPOSTOR: host {rival['hostname']} (#{rival['id']}) is known with "
+                    f"another key and this report shares none of its identifiers; stored as "
+                    f"host #{host_id} for the officer to decide (`itaudit hosts resolve "
+                    f"{host_id} --accept` if it is a real machine of its own, --reject if not)"
+                )
+                return FileOutcome(
+                    p.source, "accepted", reason, hostname, signed=signed, conflict=True
                 )
             return FileOutcome(p.source, "accepted", "", hostname, current=True, signed=signed)
         _check_key(host, p)
@@ -628,6 +662,32 @@ def _find_host(conn: sa.Connection, ident: Identity) -> Any:
         if method is not None and MATCH_METHODS.index(method) < best_rank:
             best, best_rank = m, MATCH_METHODS.index(method)
     return best
+
+
+def _name_rival(conn: sa.Connection, ident: Identity, p: _Prepared) -> Any:
+    """A known host this new machine's report takes the name of, with another key.
+
+    The new report matched no stored host by hardware UUID, serial or MAC; if a
+    host of the same (real, not default) name signs its reports with a key this
+    report does not carry, the report may come from an impostor: a fresh key can
+    claim any name. A replaced PC looks the same, which is why the officer decides.
+    """
+    if not ident.hostname:
+        return None
+    rows = conn.execute(
+        sa.select(t.hosts.c.id, t.hosts.c.hostname, t.hosts.c.key_fingerprint)
+        .where(
+            t.hosts.c.hostname_key == hostname_key(ident.hostname),
+            t.hosts.c.key_fingerprint.is_not(None),
+            sa.or_(t.hosts.c.conflict_state.is_(None), t.hosts.c.conflict_state == "accepted"),
+        )
+        .order_by(t.hosts.c.id)
+    ).all()
+    fingerprint = p.signer.fingerprint if p.signer is not None else None
+    for row in rows:
+        if row._mapping["key_fingerprint"] != fingerprint:
+            return row._mapping
+    return None
 
 
 def _check_key(host: Any, p: _Prepared) -> None:

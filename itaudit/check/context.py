@@ -214,6 +214,7 @@ class FactIndex:
                 "match_method": row.match_method,
                 "key_fingerprint": row.key_fingerprint,
                 "unit_source": row.unit_source,
+                "name_conflict": getattr(row, "conflict_state", None) == "suspect",
             },
             "lan": self.lan_ns(
                 unit,
@@ -253,6 +254,7 @@ class FactIndex:
                 "match_method": None,
                 "key_fingerprint": None,
                 "unit_source": None,
+                "name_conflict": False,
             },
             "lan": self.lan_ns(asset.unit, None, asset.tag, {asset.mac} if asset.mac else set()),
             "org": self.org_ns,

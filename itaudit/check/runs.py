@@ -188,6 +188,7 @@ class _Row:
         "key_fingerprint",
         "last_collected_at",
         "match_method",
+        "conflict_state",
         "platform",
         "report_id",
         "unit",
@@ -207,6 +208,7 @@ class _Row:
             self.key_fingerprint,
             self.report_id,
         ) = r[:10]
+        self.conflict_state = r[11] if len(r) > 11 else None
 
 
 def _latest_reports(
@@ -229,8 +231,11 @@ def _latest_reports(
             h.c.key_fingerprint,
             r.c.id,
             r.c.document,
+            h.c.conflict_state,
         )
         .join(r, r.c.id == h.c.latest_report_id)
+        # A host the officer rejected as an impostor is kept as evidence, never checked.
+        .where(sa.or_(h.c.conflict_state.is_(None), h.c.conflict_state != "rejected"))
         .order_by(h.c.id)
     )
     if unit is not None:

@@ -1,4 +1,4 @@
-"""`itaudit hosts`, `hosts show`, `hosts history`, `hosts rekey`."""
+"""`itaudit hosts`, `hosts show`, `hosts history`, `hosts rekey`, `hosts resolve`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from itaudit.cli.common import Env, Format, emit_rows, format_option, pass_env, workspace_options
 from itaudit.errors import InputError, UsageError
-from itaudit.hostview import host_lines, host_sections, never_reported
+from itaudit.hostview import conflict_text, host_lines, host_sections, never_reported
 from itaudit.store import HostRow
 
 
@@ -69,11 +69,18 @@ def hosts(ctx: click.Context, env: Env, unit: str | None, missing: bool, fmt: st
     emit_rows(
         rows,
         fmt,
-        ["unit", "hostname", "type", "os", "last_report", "asset", "match", "signed"],
-        ["Unit", "Host", "Type", "OS", "Last report", "Asset", "Matched by", "Signed"],
+        ["unit", "hostname", "type", "os", "last_report", "asset", "match", "signed", "identity"],
+        ["Unit", "Host", "Type", "OS", "Last report", "Asset", "Matched by", "Signed", "Identity"],
     )
     if fmt == Format.TABLE:
         click.echo(f"\n{len(rows)} host(s)")
+        suspects = [line for line in lines if line.identity.startswith("POSSIBLE IMPOSTOR")]
+        if suspects:
+            click.secho(
+                f"{len(suspects)} possible impostor(s): a new key under a known host's name; "
+                "decide with `itaudit hosts resolve ID --accept|--reject`",
+                fg="red",
+            )
         if org is not None and unit is None:
             absent = never_reported(env.store(), org)
             if absent:
@@ -93,6 +100,7 @@ def show(env: Env, host: str, fmt: str) -> None:
     doc = env.store().latest_document(row.id)
     if doc is None:
         raise UsageError(f"host {host!r} has no report")
+    _warn_namesakes(env, row)
     if fmt == Format.JSON:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
@@ -101,6 +109,21 @@ def show(env: Env, host: str, fmt: str) -> None:
         width = max(len(k) for k, _ in items)
         for key, value in items:
             click.echo(f"  {key:<{width}}  {value}")
+
+
+def _warn_namesakes(env: Env, row: HostRow) -> None:
+    """On stderr: this host is a possible impostor, or another host took its name."""
+    if row.conflict_state:
+        click.secho(f"warning: host #{row.id}: {conflict_text(row)}", fg="red", err=True)
+    for other in env.store().hosts():
+        same_name = other.id != row.id and other.hostname.lower() == row.hostname.lower()
+        if same_name and other.suspect:
+            click.secho(
+                f"warning: host #{other.id} reports under the same name with another key: "
+                f"{conflict_text(other)}",
+                fg="red",
+                err=True,
+            )
 
 
 @hosts.command()
@@ -142,3 +165,33 @@ def rekey(env: Env, host: str, actor: str | None, reason: str | None, yes: bool)
     click.echo(
         f"{row.hostname}: key {row.key_fingerprint} forgotten; the next signed report pins the new key."
     )
+
+
+@hosts.command()
+@click.argument("host")
+@click.option("--accept", "decision", flag_value="accept", help="It is a real machine of its own.")
+@click.option(
+    "--reject", "decision", flag_value="reject", help="It is not: keep it as evidence only."
+)
+@click.option("--by", "actor", help="Who decides [default: the current user].")
+@click.option("--reason", help="Why (PC replaced, name reused, investigation reference...).")
+@workspace_options
+@pass_env
+def resolve(
+    env: Env, host: str, decision: str | None, actor: str | None, reason: str | None
+) -> None:
+    """Decide on a possible impostor: HOST (its id, from `itaudit hosts`) took the
+    name of a known host with another signing key and no identifier in common.
+
+    --accept: a real machine of its own (e.g. a replaced PC); it is then checked
+    like any other. --reject: not a machine of ours; its reports stay as evidence
+    but it is no longer checked nor counted. Recorded in the store with who and why.
+    """
+    if decision is None:
+        raise UsageError("say --accept or --reject")
+    row = _resolve(env, host)
+    if row.conflict_state is None:
+        raise UsageError(f"host #{row.id} ({row.hostname}) is not in a name conflict")
+    env.store().resolve_conflict(row.id, decision == "accept", actor, reason)
+    what = "accepted as a machine of its own" if decision == "accept" else "rejected"
+    click.echo(f"host #{row.id} ({row.hostname}): {what}; run `itaudit check` to update results.")

@@ -103,5 +103,13 @@ def ingest(env: Env, paths: tuple[str, ...], max_size: str, quiet: bool) -> None
             + ": check the path (the others were ingested)",
             EXIT_USAGE,
         )
+    conflicts = [o for o in summary.outcomes if o.conflict]
+    for o in conflicts:
+        click.secho(f"IMPOSTOR? {o.source} -> {o.hostname}: {o.reason}", fg="red", err=True)
     if not summary.ok:
         raise CommandFailed(f"{summary.rejected} file(s) rejected", EXIT_FINDINGS)
+    if conflicts:
+        raise CommandFailed(
+            f"{len(conflicts)} report(s) stored as possible impostors (see `itaudit hosts`)",
+            EXIT_FINDINGS,
+        )

@@ -166,6 +166,7 @@ NAMESPACES: dict[str, dict[str, FType]] = {
         "match_method": enum(("hardware_uuid", "serial", "mac", "hostname")),
         "key_fingerprint": STRING,
         "unit_source": enum(("register", "agent", "subnet")),
+        "name_conflict": BOOLEAN,
     },
     "lan": {
         "scanned": BOOLEAN,

@@ -63,6 +63,12 @@ class HostRow:
     key_fingerprint: str | None
     hardware_uuid: str | None = None
     serial: str | None = None
+    conflict_with: int | None = None  # the host whose name it took (possible impostor)
+    conflict_state: str | None = None  # suspect, accepted, rejected
+
+    @property
+    def suspect(self) -> bool:
+        return self.conflict_state == "suspect"
 
     @classmethod
     def from_row(cls, row: Any) -> HostRow:
@@ -81,6 +87,8 @@ class HostRow:
             key_fingerprint=m["key_fingerprint"],
             hardware_uuid=m["hardware_uuid"],
             serial=m["serial"],
+            conflict_with=m["conflict_with"],
+            conflict_state=m["conflict_state"],
         )
 
 
@@ -114,6 +122,8 @@ _HOST_COLUMNS = [
     t.hosts.c.key_fingerprint,
     t.hosts.c.hardware_uuid,
     t.hosts.c.serial,
+    t.hosts.c.conflict_with,
+    t.hosts.c.conflict_state,
 ]
 
 
@@ -292,6 +302,8 @@ class Store:
             key=lambda r: (
                 r._mapping["id"] != (int(key) if key.isdigit() else -1),
                 r._mapping["asset_tag"] != key,
+                # By name, the established machine, not a newcomer that took its name.
+                r._mapping["conflict_state"] in ("suspect", "rejected"),
                 datetime.max - (r._mapping["last_collected_at"] or datetime.min),
             )
         )
@@ -396,6 +408,32 @@ class Store:
                     event="rekey-allowed",
                     fingerprint=old,
                     at=now,
+                    actor=(actor or _current_user())[:128],
+                    note=(note or "")[:512] or None,
+                )
+            )
+
+    def resolve_conflict(
+        self, host_id: int, accept: bool, actor: str | None = None, note: str | None = None
+    ) -> None:
+        """The officer's decision on a possible impostor (a host that took a known
+        host's name with a new key): accepted as a machine of its own, or rejected
+        (kept as evidence, never checked nor counted). Recorded in `key_events`."""
+        with self.write() as conn:
+            fingerprint = conn.execute(
+                sa.select(t.hosts.c.key_fingerprint).where(t.hosts.c.id == host_id)
+            ).scalar_one()
+            conn.execute(
+                t.hosts.update()
+                .where(t.hosts.c.id == host_id)
+                .values(conflict_state="accepted" if accept else "rejected")
+            )
+            conn.execute(
+                t.key_events.insert().values(
+                    host_id=host_id,
+                    event="conflict-accept" if accept else "conflict-reject",
+                    fingerprint=fingerprint,
+                    at=utcnow(),
                     actor=(actor or _current_user())[:128],
                     note=(note or "")[:512] or None,
                 )

@@ -42,6 +42,9 @@ hosts = sa.Table(
     sa.Column("public_key", sa.String(64)),
     sa.Column("key_fingerprint", sa.String(64)),
     sa.Column("key_first_seen", sa.DateTime),
+    # Possible impostor: the host whose name it took (itaudit.identity.CONFLICT_STATES).
+    sa.Column("conflict_with", sa.Integer),
+    sa.Column("conflict_state", sa.String(16)),  # suspect, accepted, rejected; null: none
 )
 
 host_macs = sa.Table(

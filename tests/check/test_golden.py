@@ -203,6 +203,7 @@ def evaluate_case(rule_id: str, case: dict[str, Any]) -> tuple[str, tuple[str, .
             row.last_collected_at = _moment(host.get("last_collected_at", doc["collected_at"]))
             row.key_fingerprint = None
             row.report_id = 1
+            row.conflict_state = host.get("conflict_state")
             subject = facts.host_subject(row, doc)
         ev = evaluate_host(
             cp,

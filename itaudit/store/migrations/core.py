@@ -91,4 +91,14 @@ def _001_initial(conn: sa.Connection) -> None:
     )
 
 
-MIGRATIONS = [Migration("core.001_initial", _001_initial)]
+def _002_name_conflict(conn: sa.Connection) -> None:
+    # A new machine whose report carries a known host's name but a new key and no
+    # identifier in common: a possible impostor until the officer resolves it.
+    conn.execute(sa.text("ALTER TABLE hosts ADD COLUMN conflict_with INTEGER"))
+    conn.execute(sa.text("ALTER TABLE hosts ADD COLUMN conflict_state VARCHAR(16)"))
+
+
+MIGRATIONS = [
+    Migration("core.001_initial", _001_initial),
+    Migration("core.002_name_conflict", _002_name_conflict),
+]

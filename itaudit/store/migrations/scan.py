@@ -106,7 +106,22 @@ def _002_reconciliation(conn: sa.Connection) -> None:
         m.tables[name].create(conn)
 
 
+def _003_coverage(conn: sa.Connection) -> None:
+    # The unit's LAN state is built by coverage (itaudit.scan.coverage): a scan stores
+    # the devices it saw and those it carried from earlier scans it did not cover.
+    # Observations stored before are all the scan's own (NULL seen_scan_id) and their
+    # method is unknown (NULL): a later scan of any method covers them.
+    for ddl in (
+        "ALTER TABLE scan_observations ADD COLUMN method VARCHAR(16)",
+        "ALTER TABLE scan_observations ADD COLUMN mac_source VARCHAR(16)",
+        "ALTER TABLE scan_observations ADD COLUMN seen_at TIMESTAMP",
+        "ALTER TABLE scan_observations ADD COLUMN seen_scan_id INTEGER",
+    ):
+        conn.execute(sa.text(ddl))
+
+
 MIGRATIONS = [
     Migration("scan.001_initial", _001_initial),
     Migration("scan.002_reconciliation", _002_reconciliation),
+    Migration("scan.003_coverage", _003_coverage),
 ]
