@@ -28,7 +28,15 @@ BASES = (
     "linux-server",
     "linux-laptop",
     "secret-workstation",
+    # No Linux machine of the sample register is a state-secret one: the Linux server,
+    # registered as one, for the rules that concern only those (L1-USB-01).
+    "linux-server+secret",
 )
+
+
+def _case(base: str, **case: Any) -> dict[str, Any]:
+    name, _, variant = base.partition("+")
+    return {**case, "base": name, **({"asset": {"secret": True}} if variant == "secret" else {})}
 
 
 def _top(path: str) -> tuple[str, ...]:
@@ -61,7 +69,9 @@ def _matrix() -> list[Any]:
             continue
         for base in BASES:
             # Only where the rule concerns the machine: not-applicable there is the truth.
-            if evaluate_case(rid, {"name": "clean", "base": base})[0] == "not-applicable":
+            if "+" in base and rule.applies.secret != "only":
+                continue
+            if evaluate_case(rid, _case(base, name="clean"))[0] == "not-applicable":
                 continue
             for kind in FAILURE_KINDS:
                 out.append(pytest.param(rid, base, kind, id=f"{rid}:{base}:{kind}"))
@@ -89,7 +99,7 @@ def _break(doc: dict[str, Any], paths: list[tuple[str, ...]], kind: str) -> None
 def test_missing_facts_are_never_fine(rule_id: str, base: str, kind: str) -> None:
     _org, profiles = _world()
     paths = _report_paths(profiles.rules()[rule_id])
-    case: dict[str, Any] = {"name": kind, "base": base, "_break": (paths, kind)}
+    case: dict[str, Any] = _case(base, name=kind, _break=(paths, kind))
     status, evidence = _evaluate_broken(rule_id, case)
     text = "\n".join(evidence)
     assert status not in ("not-applicable", "pass", "waived"), (

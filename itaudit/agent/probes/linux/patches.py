@@ -26,6 +26,7 @@ from typing import Any
 
 from itaudit.agent.context import Result, Status
 from itaudit.agent.probes.base import Probe, ProbeRun, iso
+from itaudit.agent.probes.linux.autoupdates import read_automatic_updates
 
 # name/suite[,suite...] version, then the architecture and "[upgradable from: ...]" in an
 # order that changed across apt versions (not read). "Listing..." and notices do not fit.
@@ -163,6 +164,10 @@ class PatchesProbe(Probe):
             pat["pending_reboot"] = self._rhel_reboot(run)
 
         pat["last_install_at"] = iso(self._last_security_install(run) if dnf is None else None)
+        if apt.status is not Status.ABSENT or (dnf is not None and dnf.status is not Status.ABSENT):
+            pat["automatic_updates"] = read_automatic_updates(run, rhel=dnf is not None)
+        else:
+            pat["automatic_updates"] = None
         if dnf is not None:
             run.error(
                 "unsupported",
