@@ -1,16 +1,24 @@
-"""Realistic HostReports for the sample department, with planted defects.
+"""The sample department's fleet, with planted defects, as the real collectors give it.
 
-One report per computer of the asset register, built from a per-asset seeded
+One machine per computer of the asset register, built from a per-asset seeded
 random generator so that the same register always gives the same machines.
 Times are relative to `now`, so a demo run today looks like a fleet collected
 today. Clean machines satisfy every level-1 rule; the defects listed in
 `defects.yaml` are applied on top.
+
+Windows machines (all but a few) are written as collector bundles, the
+folders collect.ps1 writes, with defects planted in their raw sources
+(windows_machine.py, windows_sources.py), and turned into HostReports by the
+code `itaudit agent parse` runs (bundles.py). The few Linux machines are
+still generated as finished HostReports here: the Linux agent runs live and
+leaves no bundle, and the demo has no recorded Linux outputs to replay.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,54 +31,17 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from itaudit import __version__
+from itaudit.demo.windows_machine import IT_ADMIN, NTP, WIN11_ENT, WIN11_PRO, WS2019, WS2022
 from itaudit.org.model import Asset, Organisation, Unit
 from itaudit.signing import sign_report
 
 SEED = 2026
-BKAV_AV = "Bkav Endpoint"
-BKAV_EDR = "Bkav EDR Agent"
-DEFENDER = "Microsoft Defender Antivirus"
-WORKGROUP = "SLDTBXH"
-ADMIN_RENAMED = "quantri"  # the built-in Administrator, renamed as level 1 asks
-IT_ADMIN = "cntt"  # the IT officer's local administrator account
-NTP = "ntp.thanhhoa.gov.vn"
-
-# (name, display version, build, revision, edition)
-WIN11 = ("Windows 11 Pro", "25H2", 26200, 7171, "Professional")
-WIN11_ENT = ("Windows 11 Enterprise", "24H2", 26100, 7171, "Enterprise")
-WIN10 = ("Windows 10 Pro", "22H2", 19045, 6575, "Professional")
-WS2022 = ("Windows Server 2022 Standard", "21H2", 20348, 4405, "ServerStandard")
-WS2019 = ("Windows Server 2019 Standard", "1809", 17763, 8025, "ServerStandard")
-KB_FOR_BUILD = {
-    26200: "KB5072033",
-    26100: "KB5072033",
-    19045: "KB5072029",
-    20348: "KB5072021",
-    17763: "KB5072015",
-}
 
 VENDORS = [
     ("Dell Inc.", "OptiPlex 7010", "Latitude 5440", "00:14:22"),
     ("HP", "ProDesk 400 G9", "ProBook 450 G10", "3c:d9:2b"),
     ("LENOVO", "ThinkCentre M70s Gen 3", "ThinkPad E14 Gen 5", "54:ee:75"),
     ("ASUSTeK COMPUTER INC.", "ExpertCenter D5", "ExpertBook B1", "04:d9:f5"),
-]
-SOFTWARE_COMMON = [
-    ("Microsoft Office Standard 2021", "16.0.14332.20771", "Microsoft Corporation"),
-    ("Google Chrome", "142.0.7444.176", "Google LLC"),
-    ("Mozilla Firefox (x64 vi)", "145.0", "Mozilla"),
-    ("UniKey", "4.6 RC2", "Pham Kim Long"),
-    ("Foxit PDF Reader", "2025.2.1", "Foxit Software Inc."),
-    ("7-Zip 24.09 (x64)", "24.09", "Igor Pavlov"),
-    ("Zalo", "25.10.2", "VNG Corporation"),
-    ("VNPT-CA Plugin", "1.0.7.3", "VNPT"),
-    ("vSign - Ky so Ban Co yeu Chinh phu", "2.1.4", "Ban Co yeu Chinh phu"),
-    ("Microsoft Edge", "142.0.3595.94", "Microsoft Corporation"),
-    (
-        "Microsoft Visual C++ 2015-2022 Redistributable (x64)",
-        "14.44.35211.0",
-        "Microsoft Corporation",
-    ),
 ]
 
 
@@ -136,7 +107,7 @@ class _Machine:
             self.manufacturer, self.model, self.oui = "Dell Inc.", "PowerEdge R650", "00:14:22"
         self.mac = (asset.mac if asset and asset.mac else None) or self._random_mac()
         self.serial = asset.serial if asset and asset.serial else self._random_serial()
-        self.windows = WS2022 if self.server else (WIN11_ENT if rng.random() < 0.2 else WIN11)
+        self.windows = WS2022 if self.server else (WIN11_ENT if rng.random() < 0.2 else WIN11_PRO)
         if self.server and rng.random() < 0.4:
             self.windows = WS2019
         self.collected = now - timedelta(hours=rng.randint(1, 60), minutes=rng.randint(0, 59))
@@ -174,34 +145,17 @@ class _Machine:
         }
 
     def os(self) -> dict[str, Any]:
-        if self.platform == "linux":
-            return {
-                "name": "Ubuntu 24.04.3 LTS",
-                "family": "linux",
-                "version": "24.04",
-                "distribution": "ubuntu",
-                "kernel": "6.8.0-87-generic",
-                "architecture": "x86_64",
-                "language": "en_US.UTF-8",
-                "server": self.server,
-                "installed_at": _iso(self.now - timedelta(days=400)),
-                "last_boot_at": _iso(self.collected - timedelta(days=6)),
-            }
-        name, display, build, rev, edition = self.windows
         return {
-            "name": name,
-            "family": "windows",
-            "edition": edition,
-            "version": f"10.0.{build}",
-            "display_version": display,
-            "build": build,
-            "patch_revision": rev,
-            "kernel": f"10.0.{build}.{rev}",
-            "architecture": "AMD64",
-            "language": "vi-VN" if self.rng.random() < 0.6 else "en-US",
+            "name": "Ubuntu 24.04.3 LTS",
+            "family": "linux",
+            "version": "24.04",
+            "distribution": "ubuntu",
+            "kernel": "6.8.0-87-generic",
+            "architecture": "x86_64",
+            "language": "en_US.UTF-8",
             "server": self.server,
-            "installed_at": _iso(self.now - timedelta(days=self.rng.randint(200, 900))),
-            "last_boot_at": _iso(self.collected - timedelta(hours=self.rng.randint(2, 90))),
+            "installed_at": _iso(self.now - timedelta(days=400)),
+            "last_boot_at": _iso(self.collected - timedelta(days=6)),
         }
 
     def hardware(self) -> dict[str, Any]:
@@ -221,35 +175,10 @@ class _Machine:
         }
 
     def network(self) -> dict[str, Any]:
-        if self.secret:
-            # Kept off every network: the adapter exists but has never been connected.
-            return {
-                "interfaces": [
-                    {
-                        "name": "Ethernet",
-                        "description": "Intel(R) Ethernet Connection",
-                        "mac": self.mac,
-                        "kind": "ethernet",
-                        "up": False,
-                        "addresses": [],
-                        "gateways": [],
-                        "dns_servers": [],
-                        "dhcp": None,
-                    },
-                ],
-                "default_gateways": [],
-                "dns_servers": [],
-                "domain": None,
-                "workgroup": "MAYMAT",
-                "domain_joined": False,
-                "profile_history": [],
-                "wifi_profiles": [],
-            }
         ip, prefix, gateway = self.address
-        lan_name = "SLDTBXH-LAN" if self.unit.id == "ho" else f"{self.unit.id.upper()}-LAN"
         ifaces = [
             {
-                "name": "Ethernet" if self.platform == "windows" else "eno1",
+                "name": "eno1",
                 "description": "Intel(R) Ethernet Connection I219-LM",
                 "mac": self.mac,
                 "kind": "ethernet",
@@ -261,16 +190,6 @@ class _Machine:
             },
         ]
         wifi: list[dict[str, Any]] = []
-        history = [
-            {
-                "name": lan_name,
-                "description": "Mạng nội bộ đơn vị",
-                "kind": "wired",
-                "category": "private",
-                "first_connected": _iso(self.now - timedelta(days=300)),
-                "last_connected": _iso(self.collected),
-            }
-        ]
         if self.laptop:
             ifaces.append(
                 {
@@ -285,192 +204,71 @@ class _Machine:
                     "dhcp": True,
                 }
             )
-            wifi.append({"ssid": f"{lan_name}-WIFI", "authentication": "WPA2PSK"})
-        if self.platform != "windows":
-            history = []
+            lan = "SLDTBXH-LAN" if self.unit.id == "ho" else f"{self.unit.id.upper()}-LAN"
+            wifi.append({"ssid": f"{lan}-WIFI", "authentication": "WPA2PSK"})
         return {
             "interfaces": ifaces,
             "default_gateways": [gateway],
             "dns_servers": [gateway],
             "domain": None,
-            "workgroup": WORKGROUP if self.platform == "windows" else None,
+            "workgroup": None,
             "domain_joined": False,
-            "profile_history": history,
+            "profile_history": [],
             "wifi_profiles": wifi,
         }
 
     def security(self) -> dict[str, Any]:
         sig_date = _iso(self.collected - timedelta(hours=self.rng.randint(2, 20)))
-        if self.platform == "linux":
-            return {
-                "antivirus": [
-                    {
-                        "name": "ClamAV",
-                        "vendor": "Cisco",
-                        "source": "clamav",
-                        "enabled": True,
-                        "up_to_date": True,
-                        "signature_date": sig_date,
-                        "signature_version": "27830",
-                        "running": True,
-                        "managed": None,
-                    }
-                ],
-                "edr": [
-                    {
-                        "name": "Wazuh agent",
-                        "vendor": "Wazuh",
-                        "source": "catalog",
-                        "running": True,
-                        "connected": True,
-                        "version": "4.12.0",
-                        "console": "wazuh.sldtbxh.local",
-                    }
-                ],
-                "firewall": {
-                    "product": "ufw",
-                    "profiles": [
-                        {
-                            "name": "ufw",
-                            "enabled": True,
-                            "default_inbound": "block",
-                            "default_outbound": "allow",
-                        }
-                    ],
-                },
-                # LUKS on laptops, as the Linux agent reads it from lsblk.
-                "disk_encryption": {
-                    "volumes": [
-                        {"mount": "/", "protection": "on", "method": "luks2", "percent": None}
-                    ]
-                }
-                if self.laptop
-                else None,
-                "screen_lock": {
-                    "graphical": False,
-                    "enabled": None,
-                    "timeout_seconds": None,
-                    "requires_password": None,
-                }
-                if self.server
-                else {"enabled": True, "timeout_seconds": 600, "requires_password": True},
-                "password_policy": {
-                    "min_length": 12,
-                    "max_age_days": 60,
-                    "min_age_days": 1,
-                    "history": 5,
-                    "complexity": True,
-                    "lockout_threshold": 5,
-                    "lockout_duration_minutes": 15,
-                },
-                "accounts": {"builtin_admin": None, "guest": None, "uid0": ["root"]},
-                "local_admins": [
-                    {"name": IT_ADMIN, "sid": None, "kind": "user", "source": "local"}
-                ],
-                "remote_desktop": None,
-                "smb1": None,
-                "autorun": None,
-                "time_sync": {
-                    "enabled": True,
-                    "service": "systemd-timesyncd",
-                    "source": NTP,
-                    "synchronized": True,
-                },
-                "ssh": {
-                    "running": True,
-                    "permit_root_login": "no",
-                    "password_authentication": False,
-                }
-                if self.server
-                else {"running": False, "permit_root_login": None, "password_authentication": None},
-            }
-        antivirus: list[dict[str, Any]]
-        if self.server:
-            # No SecurityCenter2 on Windows Server: Defender is the product, read by Get-MpComputerStatus.
-            antivirus = [
-                {
-                    "name": DEFENDER,
-                    "vendor": "Microsoft",
-                    "source": "defender",
-                    "enabled": True,
-                    "up_to_date": True,
-                    "signature_date": sig_date,
-                    "signature_version": "1.441.120.0",
-                    "running": True,
-                    "mode": "active",
-                    "managed": True,
-                    "console": "Microsoft Defender",
-                }
-            ]
-        else:
-            antivirus = [
-                {
-                    "name": BKAV_AV,
-                    "vendor": "Bkav",
-                    "source": "securitycenter",
-                    "enabled": True,
-                    "up_to_date": True,
-                    "signature_date": sig_date,
-                    "signature_version": "2026.11.3",
-                    "product_state": 266240,
-                    "running": True,
-                    "mode": "active",
-                    "managed": True,
-                    "console": "bkav-console.sldtbxh.local",
-                },
-                # Defender steps aside for a third-party antivirus: expected, not a failure.
-                {
-                    "name": DEFENDER,
-                    "vendor": "Microsoft",
-                    "source": "defender",
-                    "enabled": False,
-                    "up_to_date": True,
-                    "signature_date": sig_date,
-                    "signature_version": "1.441.120.0",
-                    "running": True,
-                    "mode": "passive",
-                    "managed": None,
-                },
-            ]
-        volumes = [
-            {
-                "mount": "C:",
-                "protection": "on" if self.laptop or self.server else "off",
-                "method": "XtsAes128" if self.laptop or self.server else None,
-                "percent": 100,
-            }
-        ]
         return {
-            "antivirus": antivirus,
+            "antivirus": [
+                {
+                    "name": "ClamAV",
+                    "vendor": "Cisco",
+                    "source": "clamav",
+                    "enabled": True,
+                    "up_to_date": True,
+                    "signature_date": sig_date,
+                    "signature_version": "27830",
+                    "running": True,
+                    "managed": None,
+                }
+            ],
             "edr": [
                 {
-                    "name": BKAV_EDR,
-                    "vendor": "Bkav",
+                    "name": "Wazuh agent",
+                    "vendor": "Wazuh",
                     "source": "catalog",
                     "running": True,
                     "connected": True,
-                    "version": "3.2.1",
-                    "console": "bkav-edr.sldtbxh.local",
+                    "version": "4.12.0",
+                    "console": "wazuh.sldtbxh.local",
                 }
             ],
             "firewall": {
-                "product": "windows",
+                "product": "ufw",
                 "profiles": [
                     {
-                        "name": p,
+                        "name": "ufw",
                         "enabled": True,
                         "default_inbound": "block",
                         "default_outbound": "allow",
                     }
-                    for p in ("domain", "private", "public")
                 ],
             },
-            "disk_encryption": {"volumes": volumes},
+            # LUKS on laptops, as the Linux agent reads it from lsblk.
+            "disk_encryption": {
+                "volumes": [{"mount": "/", "protection": "on", "method": "luks2", "percent": None}]
+            }
+            if self.laptop
+            else None,
             "screen_lock": {
-                "enabled": True,
-                "timeout_seconds": 900 if self.server else 600,
-                "requires_password": True,
-            },
+                "graphical": False,
+                "enabled": None,
+                "timeout_seconds": None,
+                "requires_password": None,
+            }
+            if self.server
+            else {"enabled": True, "timeout_seconds": 600, "requires_password": True},
             "password_policy": {
                 "min_length": 12,
                 "max_age_days": 60,
@@ -481,99 +279,116 @@ class _Machine:
                 "lockout_duration_minutes": 15,
             },
             "accounts": {
-                "builtin_admin": {"name": ADMIN_RENAMED, "enabled": False, "renamed": True},
-                "guest": {"name": "Guest", "enabled": False},
-                "uid0": [],
+                "builtin_admin": None,
+                "guest": None,
+                "uid0": ["root"],
+                "empty_password": [],
             },
-            "local_admins": [
-                {
-                    "name": ADMIN_RENAMED,
-                    "sid": f"S-1-5-21-{self.rng.randrange(10**9)}-500",
-                    "kind": "user",
-                    "source": "local",
-                },
-                {
-                    "name": IT_ADMIN,
-                    "sid": f"S-1-5-21-{self.rng.randrange(10**9)}-1001",
-                    "kind": "user",
-                    "source": "local",
-                },
-            ],
-            "remote_desktop": {"enabled": self.server, "nla_required": True, "port": 3389},
-            "smb1": {"server_enabled": False, "client_enabled": False},
-            "autorun": {"disabled": True, "no_drive_type_autorun": 255},
+            "local_admins": [{"name": IT_ADMIN, "sid": None, "kind": "user", "source": "local"}],
+            "remote_desktop": None,
+            "smb1": None,
+            "autorun": None,
             "time_sync": {
                 "enabled": True,
-                "service": "w32time",
+                "service": "systemd-timesyncd",
                 "source": NTP,
                 "synchronized": True,
             },
-            "ssh": None,
+            "ssh": {
+                "running": True,
+                "permit_root_login": "no",
+                "password_authentication": False,
+            }
+            if self.server
+            else {"running": False, "permit_root_login": None, "password_authentication": None},
+            # The hardening facts of a clean Debian/Ubuntu machine, as the Linux agent reads them.
+            "logging": {"syslog_running": True, "syslog_daemon": "rsyslog", "audit_running": True},
+            "listening": [
+                {
+                    "name": "0.0.0.0:22/tcp (sshd)" if self.server else "127.0.0.1:631/tcp (cupsd)",
+                    "protocol": "tcp",
+                    "address": "0.0.0.0" if self.server else "127.0.0.1",
+                    "port": 22 if self.server else 631,
+                    "process": "sshd" if self.server else "cupsd",
+                    "pid": 812,
+                    "loopback": not self.server,
+                }
+            ],
+            "legacy_services": [],
+            "usb_storage": {
+                "blocked": True,
+                "loaded": False,
+                "how": "/etc/modprobe.d/usb-storage.conf:1 install usb-storage /bin/false",
+            },
+            "key_files": [
+                {
+                    "path": p,
+                    "mode": "0640",
+                    "owner": "root",
+                    "group": "shadow",
+                    "group_read": True,
+                    "group_write": False,
+                    "other_access": 0,
+                }
+                for p in ("/etc/shadow", "/etc/gshadow")
+            ],
+            "home_directories": [
+                {
+                    "path": "/root",
+                    "user": "root",
+                    "mode": "0700",
+                    "owner": "root",
+                    "group": "root",
+                    "group_read": False,
+                    "group_write": False,
+                    "other_access": 0,
+                },
+                {
+                    "path": f"/home/{IT_ADMIN}",
+                    "user": IT_ADMIN,
+                    "mode": "0750",
+                    "owner": IT_ADMIN,
+                    "group": IT_ADMIN,
+                    "group_read": True,
+                    "group_write": False,
+                    "other_access": 0,
+                },
+            ],
+            "shell_timeout": {
+                "seconds": 900,
+                "readonly": True,
+                "where": "/etc/profile.d/tmout.sh:1",
+            },
         }
 
     def patches(self) -> dict[str, Any]:
         last = self.collected - timedelta(
             days=self.rng.randint(2, 14), hours=self.rng.randint(0, 20)
         )
-        if self.platform == "linux":
-            return {
-                "last_install_at": _iso(last),
-                "installed": [],
-                "pending": [],
-                "pending_security_count": 0,
-                "pending_reboot": False,
-            }
-        build = self.windows[2]
-        installed = [
-            {
-                "id": KB_FOR_BUILD[build],
-                "title": f"Bản cập nhật tích lũy {self.windows[0]} (11/2026)",
-                "installed_at": _iso(last),
-            },
-            {
-                "id": "KB5066131",
-                "title": ".NET Framework 3.5 and 4.8.1 cumulative update",
-                "installed_at": _iso(last - timedelta(days=30)),
-            },
-            {
-                "id": "KB890830",
-                "title": "Windows Malicious Software Removal Tool x64",
-                "installed_at": _iso(last),
-            },
-        ]
         return {
             "last_install_at": _iso(last),
-            "installed": installed,
+            "installed": [],
             "pending": [],
             "pending_security_count": 0,
             "pending_reboot": False,
+            "automatic_updates": {
+                "tool": "unattended-upgrades",
+                "enabled": True,
+                "security": True,
+                "source": "apt-config dump",
+            },
         }
 
     def software(self) -> list[dict[str, Any]]:
-        if self.platform == "linux":
-            return [
-                {
-                    "name": n,
-                    "version": v,
-                    "publisher": "Ubuntu",
-                    "installed_at": None,
-                    "arch": "x64",
-                }
-                for n, v in (
-                    ("openssh-server", "1:9.6p1-3ubuntu13.14"),
-                    ("clamav", "1.4.3+dfsg-0ubuntu0.24.04.1"),
-                    ("wazuh-agent", "4.12.0-1"),
-                    ("ufw", "0.36.2-6"),
-                    ("chrony", "4.5-1ubuntu4.2"),
-                )
-            ]
-        items = list(SOFTWARE_COMMON[: 7 + self.rng.randrange(5)])
-        if not self.server:
-            items.append((BKAV_AV, "5.1.0.2026", "Bkav Corporation"))
-        items.append((BKAV_EDR, "3.2.1", "Bkav Corporation"))
         return [
-            {"name": n, "version": v, "publisher": p, "installed_at": None, "arch": "x64"}
-            for n, v, p in items
+            {"name": n, "version": v, "publisher": "Ubuntu", "installed_at": None, "arch": "x64"}
+            for n, v in (
+                ("openssh-server", "1:9.6p1-3ubuntu13.14"),
+                ("clamav", "1.4.3+dfsg-0ubuntu0.24.04.1"),
+                ("wazuh-agent", "4.12.0-1"),
+                ("ufw", "0.36.2-6"),
+                ("chrony", "4.5-1ubuntu4.2"),
+            )
         ]
 
     def errors(self) -> list[dict[str, Any]]:
@@ -606,145 +421,19 @@ class _Machine:
 
 
 def _apply(defect: Defect, m: _Machine, doc: dict[str, Any]) -> dict[str, Any] | None:
-    """Apply one defect to a clean report; None means the machine sends no report."""
-    sec, net, pat = doc["security"], doc["network"], doc["patches"]
-    now = m.now
+    """Apply one defect to a clean Linux report; None means the machine sends no report.
+
+    Windows machines take their defects in their raw sources (WinMachine.apply).
+    """
     kind = defect.kind
     if kind == "never_reports":
         return None
-    if kind == "av_disabled":
-        sec["antivirus"][0].update(enabled=False, product_state=262144, mode="disabled")
-    elif kind == "av_stale":
-        old = _iso(now - timedelta(days=defect.days or 21))
-        sec["antivirus"][0].update(up_to_date=False, product_state=266256, signature_date=old)
-        sec["antivirus"][1].update(signature_date=old)
-    elif kind == "edr_missing":
-        sec["edr"] = []
-        doc["software"] = [s for s in doc["software"] if s["name"] != BKAV_EDR]
-    elif kind == "edr_stopped":
-        sec["edr"][0].update(running=False, connected=False)
-    elif kind == "edr_disconnected":
-        sec["edr"][0].update(connected=False)
-    elif kind == "patch_old":
-        last = now - timedelta(days=defect.days or 75)
-        pat["last_install_at"] = _iso(last)
-        pat["installed"] = [dict(p, installed_at=_iso(last)) for p in pat["installed"][1:]]
-        doc["os"]["patch_revision"] = m.windows[3] - 1400
-    elif kind == "critical_kb_missing":
-        pat["installed"] = pat["installed"][1:]
-        pat["pending"] = [
-            {
-                "id": KB_FOR_BUILD[m.windows[2]],
-                "title": "Cumulative update (failed: 0x800f0922)",
-                "security": True,
-            }
-        ]
-        pat["pending_security_count"] = 1
-        doc["os"]["patch_revision"] = m.windows[3] - 520
-    elif kind == "win10":
-        name, display, build, rev, edition = WIN10
-        doc["os"].update(
-            name=name,
-            display_version=display,
-            build=build,
-            patch_revision=rev,
-            edition=edition,
-            version=f"10.0.{build}",
-            kernel=f"10.0.{build}.{rev}",
-        )
-        pat["installed"][0].update(
-            id=KB_FOR_BUILD[build], title="Bản cập nhật bảo mật mở rộng (ESU) Windows 10 (11/2026)"
-        )
-    elif kind == "firewall_off":
-        for prof in sec["firewall"]["profiles"]:
-            if prof["name"] in ("private", "public"):
-                prof["enabled"] = False
-    elif kind == "weak_password":
-        sec["password_policy"].update(
-            min_length=0, max_age_days=0, lockout_threshold=0, complexity=False, history=0
-        )
-    elif kind == "secret_networked":
-        ip = str(m.unit.subnets[0].network_address + 250)
-        gw = str(m.unit.gateway)
-        net["interfaces"][0].update(
-            up=True,
-            addresses=[{"address": ip, "prefix_length": m.unit.subnets[0].prefixlen}],
-            gateways=[gw],
-            dns_servers=[gw],
-            dhcp=True,
-        )
-        net["default_gateways"] = [gw]
-        net["profile_history"] = [
-            {
-                "name": "SLDTBXH-LAN",
-                "description": None,
-                "kind": "wired",
-                "category": "public",
-                "first_connected": _iso(now - timedelta(days=12)),
-                "last_connected": _iso(m.collected),
-            }
-        ]
-        net["wifi_profiles"] = [{"ssid": "SLDTBXH-WIFI", "authentication": "WPA2PSK"}]
-    elif kind == "rdp_no_nla":
-        sec["remote_desktop"].update(enabled=True, nla_required=False)
-    elif kind == "smb1_on":
-        sec["smb1"].update(server_enabled=True)
-    elif kind == "autorun_on":
-        sec["autorun"].update(disabled=False, no_drive_type_autorun=0x91)
-    elif kind == "guest_enabled":
-        sec["accounts"]["guest"]["enabled"] = True
-    elif kind == "builtin_admin_enabled":
-        sec["accounts"]["builtin_admin"].update(name="Administrator", enabled=True, renamed=False)
-        sec["local_admins"][0]["name"] = "Administrator"
-    elif kind == "extra_admin":
-        sec["local_admins"].append(
-            {
-                "name": "nguyenvanhung",
-                "sid": "S-1-5-21-3623811015-3361044348-30300820-1013",
-                "kind": "user",
-                "source": "local",
-            }
-        )
-    elif kind == "screen_lock_long":
-        sec["screen_lock"]["timeout_seconds"] = 3600
-    elif kind == "laptop_unencrypted":
-        sec["disk_encryption"]["volumes"][0].update(protection="off", method=None, percent=0)
-    elif kind == "time_sync_off":
-        sec["time_sync"].update(enabled=False, synchronized=False)
-    elif kind == "second_gateway":
-        net["interfaces"].append(
-            {
-                "name": "Cellular",
-                "description": "Huawei Mobile Broadband (4G USB)",
-                "mac": None,
-                "kind": "other",
-                "up": True,
-                "addresses": [{"address": "192.168.8.100", "prefix_length": 24}],
-                "gateways": ["192.168.8.1"],
-                "dns_servers": ["192.168.8.1"],
-                "dhcp": True,
-            }
-        )
-        net["default_gateways"].append("192.168.8.1")
-        net["profile_history"].append(
-            {
-                "name": "Viettel 4G",
-                "description": None,
-                "kind": "mobile",
-                "category": "public",
-                "first_connected": _iso(now - timedelta(days=20)),
-                "last_connected": _iso(m.collected),
-            }
-        )
-    elif kind == "stale_report":
-        shift = timedelta(days=defect.days or 45)
-        return _shift_times(doc, shift)
-    elif kind == "ssh_root_login":
-        sec["ssh"].update(permit_root_login="yes", password_authentication=True)
-    elif kind in ("unsigned", "unregistered"):
-        pass
-    else:
-        raise ValueError(f"unknown defect kind {kind!r} in defects.yaml")
+    if kind == "stale_report":
+        return _shift_times(doc, timedelta(days=defect.days or 45))
+    if kind == "ssh_root_login":
+        doc["security"]["ssh"].update(permit_root_login="yes", password_authentication=True)
+    elif kind not in ("unsigned", "unregistered"):
+        raise ValueError(f"defects.yaml: defect kind {kind!r} cannot be planted on a Linux machine")
     return doc
 
 
@@ -765,8 +454,14 @@ def generate(
     now: datetime | None = None,
     defects: list[Defect] | None = None,
     seed: int = SEED,
+    bundles: Path | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(file name, report) for every computer of the register that reports."""
+    """(file name, report) for every computer of the register that reports.
+
+    Windows machines are written as bundle folders under `bundles` (one per
+    machine, named by asset tag or host name; a temporary folder when None)
+    and parsed from there.
+    """
     now = now or datetime.now(UTC)
     defects = load_defects() if defects is None else defects
     by_asset: dict[str, list[Defect]] = {}
@@ -779,6 +474,7 @@ def generate(
         raise ValueError(
             f"defects.yaml names assets that are not in the register: {', '.join(missing)}"
         )
+    machines: list[tuple[str, _Machine, list[Defect]]] = []
     for asset in org.assets:
         if not asset.is_computer:
             continue
@@ -786,20 +482,50 @@ def generate(
         assert unit is not None
         rng = random.Random(f"{seed}:{asset.tag}")
         machine = _Machine(asset, unit, asset.hostname or asset.tag, now, rng)
-        doc: dict[str, Any] | None = machine.build()
-        signed = True
-        for defect in by_asset.get(asset.tag, ()):
-            if defect.kind == "unsigned":
-                signed = False
-            doc = _apply(defect, machine, doc) if doc is not None else None
-        if doc is None:
-            continue
-        yield f"{asset.tag}.json", sign_report(doc, demo_key(asset.tag)) if signed else doc
+        machines.append((asset.tag, machine, by_asset.get(asset.tag, [])))
     for defect in defects:
         if defect.kind != "unregistered":
             continue
         unit = org.unit(defect.unit or org.units[0].id)
         assert unit is not None and defect.hostname
         rng = random.Random(f"{seed}:{defect.hostname}")
-        machine = _Machine(None, unit, defect.hostname, now, rng)
-        yield f"{defect.hostname}.json", sign_report(machine.build(), demo_key(defect.hostname))
+        machines.append(
+            (defect.hostname, _Machine(None, unit, defect.hostname, now, rng), [defect])
+        )
+    with tempfile.TemporaryDirectory(prefix="itaudit-demo-bundles-") as scratch:
+        root = bundles if bundles is not None else Path(scratch)
+        for name, machine, planted in machines:
+            if any(d.kind == "never_reports" for d in planted):
+                continue
+            signed = not any(d.kind == "unsigned" for d in planted)
+            if machine.platform == "windows":
+                doc = _windows_report(name, machine, planted, root / name, signed)
+            else:
+                found: dict[str, Any] | None = machine.build()
+                for defect in planted:
+                    found = _apply(defect, machine, found) if found is not None else None
+                if found is None:
+                    continue
+                doc = sign_report(found, demo_key(name)) if signed else found
+            yield f"{name}.json", doc
+
+
+def _windows_report(
+    name: str, machine: _Machine, planted: list[Defect], folder: Path, signed: bool
+) -> dict[str, Any]:
+    """Bundle -> `agent parse` -> HostReport for one Windows machine."""
+    from itaudit.demo.bundles import parse, sign_bundle, write_bundle
+    from itaudit.demo.windows_machine import WinMachine
+
+    win = WinMachine(machine)
+    for defect in planted:
+        win.apply(defect)
+    write_bundle(win, folder)
+    bundle_signed = signed and sign_bundle(folder, name)
+    doc = parse(folder, machine.unit.id)
+    if signed and not bundle_signed:
+        # TEMPORARY (issue 10 item 6): until bundles are signed (sign_bundle), the parsed
+        # report is signed with the machine's demo key, as the Python agent would sign it,
+        # so that L1-REPORT-02 keeps its meaning in the demo. Remove with the hook.
+        doc = sign_report(doc, demo_key(name))
+    return doc

@@ -39,6 +39,8 @@ STAGES: list[str] = [
 ]
 
 REPORTS_DIR = Path("reports") / "demo-agent-reports"
+# The Windows machines' collector bundles (the folders collect.ps1 writes), one per machine.
+BUNDLES_DIR = Path("reports") / "demo-bundles"
 
 
 @dataclass
@@ -88,17 +90,25 @@ def stage_generate(run: DemoRun) -> None:
 
     assert run.org is not None
     folder = run.workspace.root / REPORTS_DIR
-    if folder.exists():
-        shutil.rmtree(folder)
+    bundles = run.workspace.root / BUNDLES_DIR
+    for old in (folder, bundles):
+        if old.exists():
+            shutil.rmtree(old)
     folder.mkdir(parents=True)
+    bundles.mkdir(parents=True)
     defects = load_defects()
     count = 0
-    for name, doc in generate(run.org, now=run.now, defects=defects):
+    for name, doc in generate(run.org, now=run.now, defects=defects, bundles=bundles):
         (folder / name).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
         count += 1
     run.results["defects"] = defects
+    run.results["bundles"] = sum(1 for _ in bundles.iterdir())
     run.echo(
         f"Agent reports: generated {count} sample reports with {len(defects)} planted defects in {folder}"
+    )
+    run.echo(
+        f"  Windows machines: {run.results['bundles']} collector bundles in {bundles}, "
+        "parsed by the code of `itaudit agent parse`"
     )
 
 

@@ -59,22 +59,50 @@ def test_all_but_the_unsigned_report_verify(reports):
 
 def test_secret_machines_clean_and_planted(reports):
     clean, planted = reports["HO-PC-070.json"], reports["HO-PC-071.json"]
-    assert not any(i["up"] for i in clean["network"]["interfaces"])
+
+    def up(doc):
+        # The parser also lists Windows' loopback pseudo-interface, which is always up.
+        return [i for i in doc["network"]["interfaces"] if i["up"] and i["kind"] != "loopback"]
+
+    assert up(clean) == []
     assert clean["network"]["default_gateways"] == [] and clean["network"]["profile_history"] == []
-    assert any(i["up"] and i["addresses"] for i in planted["network"]["interfaces"])
+    assert any(i["addresses"] for i in up(planted))
     assert planted["network"]["default_gateways"] and planted["network"]["profile_history"]
+    assert planted["network"]["wifi_profiles"] == [{"ssid": "SLDTBXH-WIFI", "authentication": None}]
 
 
 def test_clean_windows_workstation_baseline(reports):
     doc = reports["HO-PC-001.json"]
+    assert doc["agent"]["collector"] == "demo" and doc["platform"] == "windows"
     av = {a["name"]: a for a in doc["security"]["antivirus"]}
-    assert av["Bkav Endpoint"]["enabled"] and av["Bkav Endpoint"]["product_state"] == 266240
-    assert av["Microsoft Defender Antivirus"]["mode"] == "passive"
+    bkav = av["Bkav Endpoint"]
+    assert (bkav["source"], bkav["product_state"], bkav["enabled"]) == (
+        "securitycenter",
+        266240,
+        True,
+    )
+    assert bkav["running"] is True and bkav["managed"] is True
+    # Defender steps aside for the third-party product: registered off, not running.
+    assert av["Windows Defender"]["enabled"] is False and av["Windows Defender"]["running"] is False
+    assert [e["name"] for e in doc["security"]["edr"]] == ["Bkav EDR Agent"]
     assert all(
         p["enabled"] and p["default_inbound"] == "block"
         for p in doc["security"]["firewall"]["profiles"]
     )
-    assert doc["os"]["build"] >= 22000
+    assert doc["security"]["password_policy"]["complexity"] is True
+    assert doc["os"]["build"] >= 22000 and doc["os"]["name"].startswith("Windows 11")
+
+
+def test_clean_windows_server_uses_defender(reports):
+    doc = reports["HO-SRV-001.json"]
+    assert doc["os"]["server"] is True
+    (av,) = doc["security"]["antivirus"]
+    assert (av["source"], av["enabled"], av["mode"], av["managed"]) == (
+        "defender",
+        True,
+        "active",
+        True,
+    )
 
 
 def test_defects_change_the_facts_they_name(reports):
@@ -82,6 +110,7 @@ def test_defects_change_the_facts_they_name(reports):
     assert reports["CN1-PC-002.json"]["security"]["edr"] == []
     assert reports["HO-PC-045.json"]["os"]["build"] == 19045
     assert reports["DDNCC-PC-001.json"]["security"]["password_policy"]["min_length"] == 0
+    assert reports["DDNCC-PC-001.json"]["security"]["password_policy"]["complexity"] is False
     assert len(reports["TCNMN-PC-003.json"]["network"]["default_gateways"]) == 2
     stale = datetime.fromisoformat(
         reports["CTXH-PC-002.json"]["collected_at"].replace("Z", "+00:00")

@@ -111,6 +111,19 @@ def running_mode(value: Any) -> str | None:
     return "unknown"
 
 
+def local_name(name: str | None, computer: str) -> str | None:
+    """An account of this computer by its bare name ("quantri"), as the built-in
+    account and the unit's allow-list name it; other domains keep "DOMAIN\\user".
+
+    Get-LocalGroupMember and Win32_GroupUser write local accounts as
+    "COMPUTER\\name", which would never equal an allow-listed "name".
+    """
+    if not name or "\\" not in name or not computer:
+        return name
+    prefix, _, bare = name.partition("\\")
+    return bare if prefix.lower() == computer.lower() and bare else name
+
+
 def process_names(raw: Any) -> list[str]:
     return [
         p["Name"] for p in as_list(raw) if isinstance(p, dict) and isinstance(p.get("Name"), str)
@@ -352,6 +365,7 @@ class SecurityProbe(Probe):
         fallback = run.ctx.powershell(
             "local-admins-cim", f"Win32_Group {ADMINISTRATORS_SID} -> Win32_GroupUser"
         )
+        computer = str(run.identity.get("hostname") or "")
         kinds: dict[str, str] = {}
         cim_members: list[dict[str, Any]] = []
         if fallback.ok:
@@ -373,9 +387,10 @@ class SecurityProbe(Probe):
                 local = to_bool(m.get("LocalAccount"))
                 cim_members.append(
                     {
-                        "name": f"{domain}\\{text(m.get('Name'))}"
-                        if domain
-                        else text(m.get("Name")),
+                        "name": local_name(
+                            f"{domain}\\{text(m.get('Name'))}" if domain else text(m.get("Name")),
+                            computer,
+                        ),
                         "sid": sid,
                         "kind": kind,
                         "source": "local" if local else "domain" if local is False else "unknown",
@@ -396,7 +411,7 @@ class SecurityProbe(Probe):
                 key = to_int(src) if to_int(src) is not None else str(src).lower()
                 out.append(
                     {
-                        "name": text(m.get("Name")),
+                        "name": local_name(text(m.get("Name")), computer),
                         "sid": sid,
                         "kind": kind,
                         "source": _PRINCIPAL_SOURCE.get(key, "unknown"),
