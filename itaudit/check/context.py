@@ -145,6 +145,7 @@ class FactIndex:
                 "sightings": 0,
                 "last_seen_at": None,
                 "addresses": [],
+                "where": [],
             }
         return found
 
@@ -171,8 +172,10 @@ class FactIndex:
             "scanned": scanned,
             "seen": True,  # a sighting counts even when it came from another unit's scan
             "sightings": len(hits),
-            "last_seen_at": max((s.scanned_at for s in hits if s.scanned_at), default=None),
+            # When it was actually seen: a scan that did not cover it carries the earlier sighting.
+            "last_seen_at": max((s.seen_at for s in hits if s.seen_at), default=None),
             "addresses": sorted({s.observation.address for s in hits}),
+            "where": sorted({s.where for s in hits}),
         }
 
     # -- subjects --------------------------------------------------------------

@@ -100,7 +100,30 @@ def _header(outcome: Any, lang: str) -> str:
     if out is not None:
         parts.append(f"{out.elapsed:.1f} s")
         parts.append(f"{out.hosts_up} " + ("thiết bị bật" if vi else "up"))
+    options = record.options
+    if options.get("ipv6") == "nd":
+        parts.append("IPv6: " + ", ".join(options.get("ipv6_interfaces") or ()))
+    if options.get("carried"):
+        n = options["carried"]
+        parts.append(
+            f"{n} thiết bị giữ từ lần quét trước (không được quét lại)"
+            if vi
+            else f"{n} device(s) kept from earlier scans (not covered by this one)"
+        )
     return " · ".join(parts)
+
+
+def _ipv6_line(outcome: Any, lang: str) -> str | None:
+    """Say so when IPv6 was not covered: an IPv6-only machine would go unseen."""
+    options = outcome.record.options
+    if options.get("ipv6") == "nd" or outcome.plan.unit is None:
+        return None
+    why = options.get("ipv6_note") or "?"
+    return (
+        f"IPv6 không được dò ({why}): máy chỉ dùng IPv6 sẽ không được thấy"
+        if lang == "vi"
+        else f"IPv6 was not covered ({why}): an IPv6-only machine would not be seen"
+    )
 
 
 def _print_table(outcome: Any, lang: str) -> None:
@@ -123,6 +146,9 @@ def _print_table(outcome: Any, lang: str) -> None:
     click.secho(_header(outcome, lang), bold=True)
     if outcome.plan.note:
         click.echo(("Lưu ý: " if vi else "Note: ") + outcome.plan.note)
+    ipv6 = _ipv6_line(outcome, lang)
+    if ipv6:
+        click.echo(("Lưu ý: " if vi else "Note: ") + ipv6)
     if result.devices:
         emit_rows(
             [device_row(d, lang) for d in result.devices],
@@ -303,6 +329,19 @@ def _as_json(outcome: Any, lang: str) -> dict[str, Any]:
 )
 @click.option("--diff", is_flag=True, help="Compare with the previous scan of the same targets.")
 @click.option(
+    "--resolve",
+    is_flag=True,
+    help="Ask the system resolver for device names (reverse DNS); off by default, as an "
+    "office without a reachable DNS server makes every address wait.",
+)
+@click.option(
+    "--no-ipv6",
+    "no_ipv6",
+    is_flag=True,
+    help="Skip IPv6 neighbour discovery on the unit's links (done by default as root "
+    "when a whole unit is scanned).",
+)
+@click.option(
     "--lang",
     type=click.Choice(["vi", "en"]),
     default="vi",
@@ -320,6 +359,8 @@ def scan(
     timing: int,
     yes_large: bool,
     diff: bool,
+    resolve: bool,
+    no_ipv6: bool,
     lang: str,
     fmt: str,
 ) -> None:
@@ -343,7 +384,15 @@ def scan(
 
     \b
     As root (administrator on Windows) nmap sees MAC addresses and vendors on
-    the local segment; otherwise it runs a TCP connect scan without them.
+    the local segment, and a scan of a whole unit also finds IPv6-only
+    neighbours; otherwise it runs a TCP connect scan and takes MACs from this
+    computer's neighbour table. Reverse DNS is off unless --resolve.
+
+    \b
+    The unit's LAN (what check, report and readiness read) is built by
+    coverage: a scan replaces only what it covered (its addresses, with an
+    equal or stronger method); devices it did not cover stay, with when and
+    by which scan they were seen, for the unit's window (7 days by default).
 
     \b
     Exit status: 0 scanned, 1 a forbidden device is on the LAN, 2 bad
@@ -368,7 +417,9 @@ def scan(
             env.workspace.profiles, {u.id for u in org.units} if org else None
         )
         privileged = is_privileged()
-        request = ScanRequest(targets, unit, ports, timing, yes_large, diff)
+        request = ScanRequest(
+            targets, unit, ports, timing, yes_large, diff, resolve=resolve, ipv6=not no_ipv6
+        )
         plans = plan_scans(request, org, catalogue, privileged)
         _check_store_url(env.store_url)
         env.check_store_place()
@@ -412,9 +463,11 @@ def scan(
     if not privileged:
         click.echo(
             (
-                "Không chạy với quyền root: quét TCP connect, không thấy địa chỉ MAC. "
+                "Không chạy với quyền root: quét TCP connect; địa chỉ MAC chỉ lấy từ bảng "
+                "láng giềng của máy này (thiết bị cùng phân đoạn mạng); IPv6 không được dò. "
                 if lang == "vi"
-                else "Not run as root: TCP connect scan, no MAC addresses. "
+                else "Not run as root: TCP connect scan; MAC addresses only from this "
+                "computer's neighbour table (devices on its own link); IPv6 not covered. "
             )
             + ROOT_ADDS[lang],
             err=True,

@@ -174,6 +174,7 @@ NAMESPACES: dict[str, dict[str, FType]] = {
         "sightings": INTEGER,
         "last_seen_at": DATETIME,
         "addresses": list_of(IP),
+        "where": list_of(STRING),
     },
     "org": {
         "framework": STRING,

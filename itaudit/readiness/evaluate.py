@@ -481,7 +481,7 @@ def _lan_item(ctx: _Context, store: Store) -> None:
                             address=o.address,
                             mac=o.mac or "—",
                             vendor=o.vendor or "—",
-                            date=when,
+                            date=o.seen_at or when,
                         ),
                         text("fix.unknown_device"),
                         contact,
@@ -498,7 +498,7 @@ def _lan_item(ctx: _Context, store: Store) -> None:
                             "problem.forbidden_device",
                             tag=o.asset_tag or "—",
                             address=o.address,
-                            date=when,
+                            date=o.seen_at or when,  # carried from the scan that saw it
                         ),
                         text("fix.forbidden_device"),
                         ctx.owner(asset, unit.id),

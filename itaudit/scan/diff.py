@@ -4,7 +4,11 @@ devices that appeared, went or changed address, ports newly open or closed.
 Devices are paired by MAC when both scans saw one (a device that changed
 address is the same device), else by address. Newly open ports are counted
 only among ports both scans checked, so a wider port list does not look like
-new services.
+new services. Only what each scan saw itself is compared (not devices carried
+from earlier scans); a device "gone" that the unit's LAN state still holds
+(this scan's method could not show it absent) is marked so. The diff says
+when the two scans used different methods, and lists devices whose bucket
+changed.
 """
 
 from __future__ import annotations
@@ -31,11 +35,23 @@ class ScanDiff:
     newly_open: tuple[PortChange, ...]
     newly_closed: tuple[PortChange, ...]
     moved: tuple[tuple[Observation, Observation], ...]  # (before, now): same MAC, new address
+    bucket_changes: tuple[tuple[Observation, Observation], ...] = ()  # (before, now)
+    methods: tuple[str | None, str | None] = (None, None)  # (before, now): raw, connect
+    still_counted: frozenset[str] = frozenset()  # addresses of gone devices the state keeps
+
+    @property
+    def methods_differ(self) -> bool:
+        return self.methods[0] != self.methods[1]
 
     @property
     def empty(self) -> bool:
         return not (
-            self.appeared or self.gone or self.newly_open or self.newly_closed or self.moved
+            self.appeared
+            or self.gone
+            or self.newly_open
+            or self.newly_closed
+            or self.moved
+            or self.bucket_changes
         )
 
 
@@ -54,8 +70,10 @@ def diff_scans(
     after: Iterable[Observation],
     after_options: dict,
 ) -> ScanDiff:
-    old = [o for o in before if o.state == "up"]
-    new = [o for o in after if o.state == "up"]
+    after = list(after)
+    kept = {o.mac or o.address for o in after if o.carried}
+    old = [o for o in before if o.state == "up" and not o.carried]
+    new = [o for o in after if o.state == "up" and not o.carried]
     old_by_mac = {o.mac: o for o in old if o.mac}
     pairs: list[tuple[Observation, Observation]] = []
     unpaired_new: list[Observation] = []
@@ -83,9 +101,12 @@ def diff_scans(
     newly_open = []
     newly_closed = []
     moved = []
+    changes = []
     for was, now in pairs:
         if was.address != now.address:
             moved.append((was, now))
+        if was.bucket and now.bucket and was.bucket != now.bucket:
+            changes.append((was, now))
         ports_now = {p.port for p in now.open_ports}
         ports_then = {p.port for p in was.open_ports}
         opened, closed = ports_now - ports_then, ports_then - ports_now
@@ -105,4 +126,14 @@ def diff_scans(
         newly_open=tuple(newly_open),
         newly_closed=tuple(newly_closed),
         moved=tuple(moved),
+        bucket_changes=tuple(changes),
+        methods=(_method(before_options), _method(after_options)),
+        still_counted=frozenset(o.address for o in gone if (o.mac or o.address) in kept),
     )
+
+
+def _method(options: dict) -> str | None:
+    method = options.get("method")
+    if method is None and "privileged" in options:
+        method = "raw" if options["privileged"] else "connect"
+    return method

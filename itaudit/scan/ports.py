@@ -8,7 +8,7 @@ problem in the file is reported with its line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,13 @@ class PortCatalogue:
     default: tuple[PortRisk, ...]
     units: dict[str, tuple[PortRisk, ...]]
     source: str
+    # How many days a device seen on a unit's LAN stays in its LAN state when no
+    # later scan covered it (itaudit.scan.coverage): `window_days`, per unit too.
+    window_default: int = 7
+    windows: dict[str, int] = field(default_factory=dict)
+
+    def window_days(self, unit: str | None) -> int:
+        return self.windows.get(unit or "", self.window_default)
 
     def for_unit(self, unit: str | None) -> tuple[PortRisk, ...]:
         return self.units.get(unit or "", self.default)
@@ -172,8 +179,10 @@ def _catalogue(data: Any, source: str, unit_ids: set[str] | None) -> PortCatalog
     if not isinstance(data, dict):
         raise InputError(Problem(source, "must be a mapping with `ports:` (and `units:`)"))
     for key in data:
-        if key not in ("ports", "units"):
-            r.bad(data, key, "unknown section (allowed: ports, units)")
+        if key not in ("ports", "units", "window_days"):
+            r.bad(data, key, "unknown section (allowed: ports, units, window_days)")
+    window_default = _window(r, data, 7)
+    windows: dict[str, int] = {}
     default = _entries(r, data.get("ports"), "ports", data)
     if not default and not r.problems:
         r.bad(data, "ports", "the default list is empty")
@@ -190,8 +199,10 @@ def _catalogue(data: Any, source: str, unit_ids: set[str] | None) -> PortCatalog
             r.bad(tailoring, unit_id, "must be a mapping with add: and/or remove:")
             continue
         for key in spec:
-            if key not in ("add", "remove"):
-                r.bad(spec, key, "unknown field (allowed: add, remove)")
+            if key not in ("add", "remove", "window_days"):
+                r.bad(spec, key, "unknown field (allowed: add, remove, window_days)")
+        if "window_days" in spec:
+            windows[unit_id] = _window(r, spec, window_default)
         ports = {p.port: p for p in default}
         removed = spec.get("remove", [])
         if not isinstance(removed, list):
@@ -207,7 +218,17 @@ def _catalogue(data: Any, source: str, unit_ids: set[str] | None) -> PortCatalog
         units[unit_id] = tuple(sorted(ports.values(), key=lambda p: p.port))
     if r.problems:
         raise InputError(r.problems)
-    return PortCatalogue(tuple(sorted(default, key=lambda p: p.port)), units, source)
+    return PortCatalogue(
+        tuple(sorted(default, key=lambda p: p.port)), units, source, window_default, windows
+    )
+
+
+def _window(r: _Reader, node: Any, default: int) -> int:
+    value = node.get("window_days", default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+        r.bad(node, "window_days", f"{value!r} is not a number of days within 1-365")
+        return default
+    return value
 
 
 def parse_port_list(text: str) -> tuple[int, ...]:

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from itaudit.identity import normalise_hostname, normalise_mac
 from itaudit.org.model import Asset, Organisation, Unit
+from itaudit.scan.coverage import link_local
 from itaudit.scan.ports import PortRisk
 from itaudit.scan.records import Observation
 from itaudit.scan.targets import TargetSet
@@ -41,6 +42,7 @@ SEVERITIES = ("critical", "high", "medium", "low")
 # Finding kinds, in the order they are listed.
 KINDS = (
     "forbidden-device",
+    "bucket-change",
     "unknown-device",
     "risky-port",
     "outside-subnets",
@@ -308,7 +310,17 @@ def _device_findings(
             Finding(
                 "forbidden-device",
                 "critical",
-                detail={**base, "secret": d.asset.secret, "lan": d.asset.lan},
+                detail={
+                    **base,
+                    "secret": d.asset.secret,
+                    "lan": d.asset.lan,
+                    # Where and when it was seen: a device carried from an earlier scan
+                    # names that scan (None: this one).
+                    "seen_at": o.seen_at.isoformat() if o.seen_at else None,
+                    "seen_scan": o.seen_scan_id,
+                    "method": o.method,
+                    "mac_source": o.mac_source,
+                },
                 **common,
             )
         )
@@ -322,6 +334,7 @@ def _device_findings(
                     "vendor": o.vendor,
                     "names": list(o.hostnames),
                     "likely_type": d.likely_type,
+                    "randomised_mac": o.randomised_mac,
                 },
                 **common,
             )
@@ -346,7 +359,9 @@ def _device_findings(
                 **common,
             )
         )
-    if unit is not None and not unit.contains(o.address):
+    # A link-local IPv6 address is on the unit's link by construction (found by
+    # neighbour discovery on the interface facing its subnets).
+    if unit is not None and not unit.contains(o.address) and not link_local(o.address):
         out.append(
             Finding(
                 "outside-subnets",
@@ -476,8 +491,11 @@ def reconcile(
     hosts: Iterable[KnownHost],
     ports: dict[int, PortRisk],
     local_addresses: frozenset[str] = frozenset(),
+    before: Iterable[Observation] = (),
 ) -> Reconciliation:
-    """Buckets, missing entries and findings for one scan (pure: reads nothing)."""
+    """Buckets, missing entries and findings for one scan (pure: reads nothing).
+    `before`: the unit's previous LAN state, whose buckets a device must not
+    silently leave (`bucket-change`)."""
     index = _Index(hosts, org)
     devices: list[Device] = []
     for o in observations:
@@ -508,6 +526,7 @@ def reconcile(
             )
         )
     findings = [f for d in devices for f in _device_findings(d, unit, ports, org)]
+    findings.extend(_bucket_changes(devices, before))
     missing: list[Missing] = []
     if unit is not None:
         findings.extend(_count_findings(devices, unit, index))
@@ -523,6 +542,47 @@ def reconcile(
     return Reconciliation(
         unit.id if unit else None, tuple(devices), tuple(missing), tuple(findings)
     )
+
+
+def _bucket_changes(devices: list[Device], before: Iterable[Observation]) -> list[Finding]:
+    """A device that was forbidden in the unit's previous state and is now in another
+    bucket (the register changed, or the device at its address looks different):
+    never a silent change."""
+    was_by_mac = {o.mac: o for o in before if o.mac and o.bucket == "forbidden"}
+    was_by_addr = {o.address: o for o in before if o.bucket == "forbidden"}
+    # A forbidden device still forbidden elsewhere (it moved) is no change at its old address.
+    still = {d.observation.mac for d in devices if d.bucket == "forbidden" and d.observation.mac}
+    out = []
+    for d in devices:
+        o = d.observation
+        if d.bucket == "forbidden":
+            continue
+        was = was_by_mac.get(o.mac) if o.mac else None
+        if was is None:
+            was = was_by_addr.get(o.address)
+        if was is None or (was.mac is not None and was.mac in still):
+            continue
+        out.append(
+            Finding(
+                "bucket-change",
+                "high",
+                address=o.address,
+                mac=o.mac,
+                asset_tag=o.asset_tag or was.asset_tag,
+                host_id=o.host_id,
+                detail={
+                    "hostname": o.hostnames[0] if o.hostnames else None,
+                    "before": was.bucket,
+                    "now": d.bucket,
+                    "before_tag": was.asset_tag,
+                    "before_address": was.address,
+                    "before_mac": was.mac,
+                    "before_seen_at": was.seen_at.isoformat() if was.seen_at else None,
+                    "before_scan": was.seen_scan_id,
+                },
+            )
+        )
+    return out
 
 
 def _addr_key(address: str | None) -> tuple[int, int]:
@@ -555,6 +615,25 @@ _TYPE_VI = {
 }
 
 
+_BUCKET_VI = {"managed": "có tác tử", "registered": "đã đăng ký", "unknown": "không rõ"}
+
+
+def _carried_note(f: Finding, vi: bool) -> str:
+    """Where and when, for a device this scan did not cover but an earlier one saw."""
+    d = f.detail
+    if not d.get("seen_scan"):
+        return ""
+    when = str(d.get("seen_at") or "?")[:16].replace("T", " ")
+    where = (f.address or "?") + (f" (MAC {f.mac})" if f.mac else "")
+    return (
+        f". Thấy tại {where} lúc {when} UTC (lần quét #{d['seen_scan']}); lần quét này không "
+        "bao phủ địa chỉ đó nên máy vẫn được tính là đang kết nối"
+        if vi
+        else f". Seen at {where} at {when} UTC (scan #{d['seen_scan']}); this scan did not "
+        "cover that address, so it still counts as connected"
+    )
+
+
 def type_name(kind: str | None, lang: str) -> str:
     if kind is None:
         return "thiết bị" if lang == "vi" else "device"
@@ -567,28 +646,55 @@ def finding_message(f: Finding, lang: str = "vi") -> str:
     vi = lang == "vi"
     if f.kind == "forbidden-device":
         if d.get("secret"):
-            return (
+            text = (
                 f"Máy lưu trữ tài liệu mật {f.asset_tag} đang kết nối mạng LAN: cấm theo "
                 "Luật Bảo vệ bí mật nhà nước 29/2018/QH14, Điều 5.5; ngắt kết nối ngay"
                 if vi
                 else f"State-secret machine {f.asset_tag} is on the LAN, which Law 29/2018/QH14 "
                 "on state secrets (Art. 5.5) forbids; disconnect it now"
             )
+        else:
+            text = (
+                f"Thiết bị {f.asset_tag} không được kết nối mạng (sổ tài sản: lan = forbidden) "
+                "nhưng đang có trên LAN"
+                if vi
+                else f"Device {f.asset_tag} must never be on a network (register: lan = forbidden) "
+                "but is on the LAN"
+            )
+        return text + _carried_note(f, vi)
+    if f.kind == "bucket-change":
+        when = (d.get("before_seen_at") or "?")[:16].replace("T", " ")
         return (
-            f"Thiết bị {f.asset_tag} không được kết nối mạng (sổ tài sản: lan = forbidden) "
-            "nhưng đang có trên LAN"
+            f"Thiết bị tại {f.address} trước đây là {d.get('before_tag') or '?'} (BỊ CẤM, thấy "
+            f"lúc {when} UTC, lần quét #{d.get('before_scan')}), nay thuộc nhóm "
+            f"{_BUCKET_VI.get(d.get('now') or '', d.get('now'))}: kiểm tra tại chỗ"
             if vi
-            else f"Device {f.asset_tag} must never be on a network (register: lan = forbidden) "
-            "but is on the LAN"
+            else f"The device at {f.address} was {d.get('before_tag') or '?'} (FORBIDDEN, seen "
+            f"{when} UTC, scan #{d.get('before_scan')}) and is now {d.get('now')}: check on site"
         )
     if f.kind == "unknown-device":
         vendor = d.get("vendor") or ("không rõ" if vi else "unknown")
         likely = d.get("likely_type")
+        random = d.get("randomised_mac")
         if vi:
             text = f"Thiết bị lạ: không có trong sổ tài sản, không gửi báo cáo (hãng: {vendor})"
-            return text + (f"; có thể là {type_name(likely, 'vi')} chưa đăng ký" if likely else "")
+            text += f"; có thể là {type_name(likely, 'vi')} chưa đăng ký" if likely else ""
+            return text + (
+                f"; MAC {f.mac} là MAC ngẫu nhiên (do thiết bị tự đặt, thường là điện thoại "
+                "hoặc máy tính bật chế độ riêng tư): MAC sẽ đổi, hãy tìm thiết bị theo địa chỉ "
+                "IP hoặc cổng switch"
+                if random
+                else ""
+            )
         text = f"Unknown device: not in the asset register and sends no report (vendor: {vendor})"
-        return text + (f"; probably an unregistered {likely}" if likely else "")
+        text += f"; probably an unregistered {likely}" if likely else ""
+        return text + (
+            f"; MAC {f.mac} is a randomised MAC (made up by the device, usually a phone or a "
+            "laptop with private addresses on): it will change, find the device by its IP "
+            "address or switch port"
+            if random
+            else ""
+        )
     if f.kind == "risky-port":
         service = d.get("service") or "?"
         note = d.get("note_vi" if vi else "note_en") or ""

@@ -41,6 +41,36 @@ class Observation:
     bucket: str | None = None
     asset_tag: str | None = None
     host_id: int | None = None
+    # How it was found: raw (root: ARP on the local link, ICMP/SYN beyond), connect
+    # (TCP connect, no raw sockets), nd (IPv6 neighbour discovery). See scan.coverage.
+    method: str | None = None
+    # Where the MAC came from: nmap, neighbour (the OS neighbour table after the
+    # probe), earlier (kept from an earlier scan that identified the device at this
+    # address by a stronger method: a weaker scan never demotes an identification).
+    mac_source: str | None = None
+    # Set on a device carried from an earlier scan that this scan did not cover:
+    # when and by which scan it was last actually seen. None: seen by this scan.
+    seen_at: datetime | None = None
+    seen_scan_id: int | None = None
+
+    @property
+    def carried(self) -> bool:
+        return self.seen_scan_id is not None
+
+    @property
+    def randomised_mac(self) -> bool:
+        """A locally administered MAC (second bit of the first octet): phones and
+        laptops with private Wi-Fi addresses make one up, and change it."""
+        return mac_is_randomised(self.mac)
+
+
+def mac_is_randomised(mac: str | None) -> bool:
+    if not mac:
+        return False
+    try:
+        return bool(int(mac[:2], 16) & 0x02)
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -60,12 +90,31 @@ class ScanRecord:
 
 @dataclass(frozen=True)
 class Sighting:
-    """An observation with the scan it came from."""
+    """An observation of a unit's LAN state: `scan_id` and `scanned_at` are the scan
+    that holds the state (the unit's latest complete scan); `seen_at` and
+    `seen_scan_id` when and by which scan the device was actually last seen (an
+    earlier one for a device the latest scan did not cover)."""
 
     scan_id: int
     unit: str | None
     scanned_at: datetime
     observation: Observation
+
+    @property
+    def seen_at(self) -> datetime:
+        return self.observation.seen_at or self.scanned_at
+
+    @property
+    def seen_scan_id(self) -> int:
+        return self.observation.seen_scan_id or self.scan_id
+
+    @property
+    def where(self) -> str:
+        """Where and when it was seen, for evidence: address, MAC, time (UTC), scan."""
+        o = self.observation
+        mac = f" MAC {o.mac}" if o.mac else ""
+        when = self.seen_at.strftime("%Y-%m-%d %H:%M") if self.seen_at else "?"
+        return f"{o.address}{mac} {when} UTC scan #{self.seen_scan_id}"
 
 
 def _obs_row(scan_id: int, o: Observation) -> dict[str, Any]:
@@ -82,6 +131,10 @@ def _obs_row(scan_id: int, o: Observation) -> dict[str, Any]:
         "bucket": o.bucket,
         "asset_tag": o.asset_tag,
         "host_id": o.host_id,
+        "method": o.method,
+        "mac_source": o.mac_source,
+        "seen_at": o.seen_at,
+        "seen_scan_id": o.seen_scan_id,
     }
 
 
@@ -105,7 +158,8 @@ def insert_scan(conn: sa.Connection, scan: ScanRecord, observations: list[Observ
             nmap_version=scan.nmap_version,
             run_by=(scan.run_by or None) and scan.run_by[:128],
             addresses=scan.addresses,
-            hosts_up=sum(1 for o in observations if o.state == "up"),
+            # Devices this scan saw itself, not those carried from earlier scans.
+            hosts_up=sum(1 for o in observations if o.state == "up" and not o.carried),
             message=(scan.message or None) and scan.message[:1024],
         )
     ).inserted_primary_key
@@ -130,6 +184,10 @@ def _observation(m: Any) -> Observation:
         bucket=m["bucket"],
         asset_tag=m["asset_tag"],
         host_id=m["host_id"],
+        method=m["method"],
+        mac_source=m["mac_source"],
+        seen_at=m["seen_at"],
+        seen_scan_id=m["seen_scan_id"],
     )
 
 

@@ -191,3 +191,60 @@ def latest_findings(
             .order_by(st.scan_findings.c.id)
         ).all()
     return [(r._mapping["scan_id"], r._mapping["unit"], _finding(r._mapping)) for r in rows]
+
+
+@dataclass(frozen=True)
+class LanState:
+    """A unit's LAN state as its latest complete scan holds it (see scan.coverage)."""
+
+    scan_id: int
+    finished_at: datetime | None
+    options: dict[str, Any]
+    # Each with seen_at, seen_scan_id and method filled in.
+    observations: tuple[Observation, ...]
+    coverage: tuple[tuple[str, datetime], ...]  # networks scanned within the window, when
+
+
+def previous_state(store: Store, unit: str | None) -> LanState | None:
+    """The state a new scan of `unit` (None: scans outside any unit) builds on."""
+    from dataclasses import replace
+
+    s = st.scans
+    query = sa.select(sa.func.max(s.c.id)).where(s.c.status == "complete")
+    query = query.where(s.c.unit.is_(None) if unit is None else s.c.unit == unit)
+    with store.read() as conn:
+        scan_id = conn.execute(query).scalar_one_or_none()
+    if scan_id is None:
+        return None
+    scan = load_scan(store, scan_id)
+    if scan is None:
+        return None
+    when = scan.finished_at or scan.started_at
+    # Scans stored before methods were recorded: their method follows from root or not.
+    default_method = scan.options.get("method") or (
+        "raw" if scan.options.get("privileged") else "connect"
+    )
+    observations = tuple(
+        replace(
+            o,
+            seen_at=o.seen_at or when,
+            seen_scan_id=o.seen_scan_id or scan.id,
+            method=o.method or default_method,
+        )
+        for o in scan.observations
+    )
+    coverage: list[tuple[str, datetime]] = []
+    for item in scan.options.get("coverage") or ():
+        try:
+            coverage.append((str(item[0]), datetime.fromisoformat(item[1])))
+        except (TypeError, ValueError, IndexError):
+            continue
+    if not coverage:
+        from itaudit.scan.targets import TargetError, parse_targets
+
+        try:
+            nets = parse_targets(scan.target_key.split(","), yes_large=True).networks
+        except TargetError:  # a hashed key of a very long target list: no coverage known
+            nets = ()
+        coverage = [(str(n), when) for n in nets]
+    return LanState(scan.id, scan.finished_at, scan.options, observations, tuple(coverage))

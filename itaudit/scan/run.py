@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import getpass
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,13 @@ from typing import TYPE_CHECKING
 
 from itaudit.errors import UsageError
 from itaudit.org.model import Organisation, Unit
-from itaudit.scan.nmap_runner import NmapOutput, NmapScan, Progress, scan_arguments
+from itaudit.scan.nmap_runner import (
+    NmapOutput,
+    NmapScan,
+    Progress,
+    ipv6_arguments,
+    scan_arguments,
+)
 from itaudit.scan.ports import PortCatalogue, PortChoice, PortRisk, choose_ports
 from itaudit.scan.targets import LARGE_ADDRESSES, TargetError, TargetSet, parse_targets
 
@@ -26,7 +33,7 @@ from itaudit.scan.targets import LARGE_ADDRESSES, TargetError, TargetSet, parse_
 if TYPE_CHECKING:
     from itaudit.scan.diff import ScanDiff
     from itaudit.scan.reconcile import Reconciliation
-    from itaudit.scan.records import ScanRecord
+    from itaudit.scan.records import Observation, ScanRecord
     from itaudit.store import Store
 
 
@@ -43,6 +50,8 @@ class ScanRequest:
     timing: int = 4
     yes_large: bool = False
     diff: bool = False
+    resolve: bool = False  # reverse DNS through the system resolver (default: none, -n)
+    ipv6: bool = True  # IPv6 neighbour discovery on the unit's links, where it can run
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,16 @@ class PlannedScan:
     privileged: bool
     timing: int = 4
     note: str | None = None  # why the scan has no unit, when it has none
+    resolve: bool = False
+    window_days: int = 7
+    # IPv6 neighbour discovery: asked for the links of a whole unit's scan; why not otherwise.
+    ipv6_wanted: bool = False
+    ipv6_note: str | None = None
+
+    @property
+    def method(self) -> str:
+        """IPv4 discovery: raw packets (root: ARP on the local link) or TCP connect."""
+        return "raw" if self.privileged else "connect"
 
     @property
     def scan_type(self) -> str:
@@ -73,6 +92,9 @@ class PlannedScan:
             "scan_type": self.scan_type,
             "nmap_arguments": list(self.arguments),
             "simulated": simulated,
+            "method": self.method,
+            "resolve": self.resolve,
+            "window_days": self.window_days,
         }
 
 
@@ -154,19 +176,41 @@ def plan_scans(
     plans = []
     for u, targets, note in jobs:
         choice = choose_ports(request.ports, catalogue, u.id if u else None)
+        wanted, why = _ipv6_wanted(request, u, targets, privileged)
         plans.append(
             PlannedScan(
                 unit=u,
                 targets=targets,
                 ports=choice,
                 risks=catalogue.lookup(u.id if u else None),
-                arguments=tuple(scan_arguments(choice.ports, request.timing, privileged)),
+                arguments=tuple(
+                    scan_arguments(choice.ports, request.timing, privileged, request.resolve)
+                ),
                 privileged=privileged,
                 timing=request.timing,
                 note=note,
+                resolve=request.resolve,
+                window_days=catalogue.window_days(u.id if u else None),
+                ipv6_wanted=wanted,
+                ipv6_note=why,
             )
         )
     return plans
+
+
+def _ipv6_wanted(
+    request: ScanRequest, unit: Unit | None, targets: TargetSet, privileged: bool
+) -> tuple[bool, str | None]:
+    """IPv6 discovery asks every node of a link: only for a scan of a whole unit."""
+    if not request.ipv6:
+        return False, "--no-ipv6"
+    if unit is None or not all(targets.covers(n) for n in unit.subnets if n.version == 4):
+        return False, "not a whole unit's subnets"
+    if not privileged:
+        return False, "needs root (raw sockets)"
+    if sys.platform != "linux":
+        return False, "IPv6 discovery runs on Linux only"
+    return True, None
 
 
 def current_user() -> str:
@@ -200,6 +244,7 @@ def record_for(
     run_by: str,
     message: str | None = None,
     simulated: bool = False,
+    extra: dict | None = None,
 ) -> ScanRecord:
     from itaudit.scan.records import ScanRecord
 
@@ -210,7 +255,7 @@ def record_for(
         finished_at=finished,
         status=status,
         unit=plan.unit.id if plan.unit else None,
-        options=plan.options(simulated=simulated),
+        options={**plan.options(simulated=simulated), **(extra or {})},
         nmap_version=nmap_version,
         run_by=run_by,
         addresses=plan.targets.addresses,
@@ -268,48 +313,81 @@ def execute(
     run_by = current_user()
     started = utcnow()
     scan = NmapScan(
-        nmap_path, list(plan.arguments), plan.targets.nmap_targets(), plan.targets.addresses
+        nmap_path,
+        list(plan.arguments),
+        plan.targets.nmap_targets(),
+        plan.targets.addresses,
+        method=plan.method,
     )
     scan.start()
+    running: list[NmapScan] = [scan]
     store: Store | None = None
     try:
         if on_started is not None:
             on_started(scan.command)
-        # While nmap runs: load the store stack, open the store, read what agents reported.
+        # While nmap runs: load the store stack, open the store, read what agents reported
+        # and the unit's LAN state this scan builds on.
+        from itaudit.scan.coverage import Coverage, carry, coverage_networks
         from itaudit.scan.diff import diff_scans
         from itaudit.scan.reconcile import known_hosts, reconcile
-        from itaudit.scan.results import load_scan, previous_scan_id, store_scan
+        from itaudit.scan.results import load_scan, previous_scan_id, previous_state, store_scan
 
         store = open_store()
         hosts = known_hosts(store)
+        state = previous_state(store, plan.unit.id if plan.unit else None)
         previous = previous_scan_id(store, plan.targets.key) if want_diff else None
         output = scan.wait(on_progress)
+        observations, method_notes = _complete(plan, output, nmap_path, running, on_started)
+        now = utcnow()
+        coverage = Coverage(
+            plan.targets.networks,
+            plan.method,
+            ipv6=method_notes["ipv6"] == "nd",
+            ports=frozenset(plan.ports.ports),
+        )
+        merged = carry(
+            state.observations if state else (), observations, coverage, now, plan.window_days
+        )
+        covered = coverage_networks(
+            state.coverage if state else (), plan.targets.networks, now, plan.window_days
+        )
         result = reconcile(
-            output.observations,
+            merged.observations,
             unit=plan.unit,
-            targets=plan.targets,
+            targets=_target_set(covered),
             org=org,
             hosts=hosts,
             ports=plan.risks,
             local_addresses=output.local_addresses,
+            before=state.observations if state else (),
         )
         record = record_for(
             plan,
             started,
-            utcnow(),
+            now,
             status="complete",
             nmap_version=output.nmap_version,
             run_by=run_by,
             message=output.warnings or None,
+            extra={
+                **method_notes,
+                "coverage": [[n, at.isoformat()] for n, at in covered],
+                "previous_state": state.scan_id if state else None,
+                "carried": sum(1 for o in merged.observations if o.carried),
+                "absent": len(merged.absent),
+                "kept_identity": len(merged.kept_identity),
+            },
         )
         scan_id = store_scan(store, record, result)
     except BaseException as exc:
-        scan.stop()
+        for each in running:
+            each.stop()
         _record_failure(plan, started, run_by, exc, store, open_store)
         raise
     finally:
-        scan.stop()
-        scan.close()
+        for each in running:
+            each.stop()
+            each.close()
     diff = None
     if previous is not None:
         before = load_scan(store, previous)
@@ -323,3 +401,64 @@ def execute(
             record.options,
         )
     return ScanOutcome(scan_id, plan, record, result, output, diff, want_diff)
+
+
+def _target_set(covered: list[tuple[str, datetime]]) -> TargetSet:
+    import ipaddress
+
+    nets = [ipaddress.ip_network(n) for n, _ in covered]
+    v4 = [n for n in nets if isinstance(n, ipaddress.IPv4Network)]
+    return TargetSet((), tuple(ipaddress.collapse_addresses(v4)))
+
+
+def _complete(
+    plan: PlannedScan,
+    output: NmapOutput,
+    nmap_path: str,
+    running: list[NmapScan],
+    on_started: Callable[[list[str]], None] | None,
+) -> tuple[list[Observation], dict]:
+    """What the IPv4 scan could not see by itself: MACs from the neighbour table
+    (without raw sockets), IPv6-only neighbours (with them). Returns the
+    observations and how the scan covered the LAN (stored with its options)."""
+    from itaudit.scan.neighbours import (
+        MacVendors,
+        add_neighbour_macs,
+        facing_interfaces,
+        neighbour_table,
+    )
+
+    observations = list(output.observations)
+    notes: dict = {"ipv4": plan.method, "ipv6": None, "ipv6_note": plan.ipv6_note}
+    if not plan.privileged:
+        observations, found = add_neighbour_macs(
+            observations, neighbour_table(), MacVendors(nmap_path)
+        )
+        notes["neighbour_macs"] = found
+    if plan.ipv6_wanted and plan.unit is not None:
+        interfaces = facing_interfaces(plan.unit.subnets)
+        if not interfaces:
+            notes["ipv6_note"] = "no local interface faces the unit's subnets"
+        seen_macs = {o.mac for o in observations if o.mac}
+        for interface in interfaces:
+            scan6 = NmapScan(
+                nmap_path,
+                ipv6_arguments(interface, plan.timing, plan.resolve),
+                [],
+                0,
+                method="nd",
+            )
+            scan6.start()
+            running.append(scan6)
+            if on_started is not None:
+                on_started(scan6.command)
+            found6 = scan6.wait(None)
+            for o in found6.observations:
+                # A dual-stack device is already there by its IPv4 address.
+                if o.mac and o.mac not in seen_macs:
+                    observations.append(o)
+                    seen_macs.add(o.mac)
+        if interfaces:
+            notes["ipv6"] = "nd"
+            notes["ipv6_interfaces"] = interfaces
+    return observations, notes

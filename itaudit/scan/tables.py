@@ -49,6 +49,12 @@ scan_observations = sa.Table(
     sa.Column("bucket", sa.String(16)),  # managed, registered, unknown, forbidden
     sa.Column("asset_tag", sa.String(64)),
     sa.Column("host_id", sa.Integer),
+    # Migration scan.003: how the device was found and, for a device carried from an
+    # earlier scan this one did not cover, when and by which scan it was last seen.
+    sa.Column("method", sa.String(16)),  # raw, connect, nd
+    sa.Column("mac_source", sa.String(16)),  # nmap, neighbour, earlier
+    sa.Column("seen_at", sa.DateTime),
+    sa.Column("seen_scan_id", sa.Integer),
 )
 
 # Reconciliation of a scan with the store and the register (migration scan.002).

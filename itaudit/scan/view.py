@@ -68,9 +68,16 @@ def device_row(d: Device, lang: str) -> dict[str, Any]:
     device = d.label
     if not device and d.likely_type:
         device = ("có thể là " if lang == "vi" else "probably ") + type_name(d.likely_type, lang)
+    if o.carried:
+        when = o.seen_at.strftime("%Y-%m-%d %H:%M") if o.seen_at else "?"
+        device = (device + " " if device else "") + (
+            f"(thấy ở lần quét #{o.seen_scan_id}, {when})"
+            if lang == "vi"
+            else f"(seen by scan #{o.seen_scan_id}, {when})"
+        )
     return {
         "address": o.address,
-        "mac": o.mac,
+        "mac": mac_text(o, lang),
         "vendor": o.vendor,
         "name": name,
         "ports": ports_text(o),
@@ -78,6 +85,20 @@ def device_row(d: Device, lang: str) -> dict[str, Any]:
         "device": device,
         "matched_by": d.matched_by,
     }
+
+
+def mac_text(o: Observation, lang: str) -> str | None:
+    """The MAC, saying when it is randomised or did not come from nmap itself."""
+    if not o.mac:
+        return None
+    notes = []
+    if o.randomised_mac:
+        notes.append("ngẫu nhiên" if lang == "vi" else "randomised")
+    if o.mac_source == "neighbour":
+        notes.append("bảng láng giềng" if lang == "vi" else "neighbour table")
+    elif o.mac_source == "earlier":
+        notes.append("từ lần quét trước" if lang == "vi" else "from an earlier scan")
+    return o.mac + (f" ({', '.join(notes)})" if notes else "")
 
 
 def missing_row(m: Missing, lang: str) -> dict[str, Any]:
@@ -111,6 +132,7 @@ def observation_json(o: Observation) -> dict[str, Any]:
         "vendor": o.vendor,
         "hostnames": list(o.hostnames),
         "open_ports": [{"port": p.port, "service": p.service} for p in o.open_ports],
+        "randomised_mac": o.randomised_mac,
     }
 
 
@@ -125,6 +147,12 @@ def device_json(d: Device) -> dict[str, Any]:
         "matched_by": d.matched_by,
         "likely_type": d.likely_type,
         "this_computer": d.local,
+        "method": d.observation.method,
+        "mac_source": d.observation.mac_source,
+        # A device this scan did not cover, carried from the scan that last saw it.
+        "carried": d.observation.carried,
+        "seen_at": d.observation.seen_at.isoformat() if d.observation.seen_at else None,
+        "seen_scan": d.observation.seen_scan_id,
     }
 
 
@@ -170,6 +198,19 @@ def diff_json(diff: ScanDiff) -> dict[str, Any]:
         "moved": [
             {"mac": now.mac, "from": was.address, "to": now.address} for was, now in diff.moved
         ],
+        "methods": {"before": diff.methods[0], "now": diff.methods[1]},
+        "methods_differ": diff.methods_differ,
+        "bucket_changes": [
+            {
+                "address": now.address,
+                "mac": now.mac or was.mac,
+                "before": was.bucket,
+                "now": now.bucket,
+                "asset_tag": now.asset_tag or was.asset_tag,
+            }
+            for was, now in diff.bucket_changes
+        ],
+        "still_counted": sorted(diff.still_counted),
     }
 
 
@@ -177,8 +218,13 @@ def diff_lines(diff: ScanDiff, lang: str) -> list[str]:
     vi = lang == "vi"
 
     def who(o: Observation) -> str:
-        extra = [x for x in (o.mac, ", ".join(o.hostnames)) if x]
+        extra = [x for x in (mac_text(o, lang), ", ".join(o.hostnames)) if x]
         return o.address + (f" ({'; '.join(extra)})" if extra else "")
+
+    method_names = {
+        "vi": {"raw": "gói tin thô (root, ARP)", "connect": "TCP connect (không root)"},
+        "en": {"raw": "raw packets (root, ARP)", "connect": "TCP connect (not root)"},
+    }[lang]
 
     when = diff.previous_at.strftime("%Y-%m-%d %H:%M") if diff.previous_at else "?"
     lines = [
@@ -188,12 +234,39 @@ def diff_lines(diff: ScanDiff, lang: str) -> list[str]:
             else f"Compared with scan #{diff.previous_id} ({when} UTC):"
         )
     ]
+    if diff.methods_differ:
+        m_then, m_now = (method_names.get(m or "", m or "?") for m in diff.methods)
+        lines.append(
+            f"  ! hai lần quét dùng cách dò khác nhau: trước {m_then}, nay {m_now}"
+            if vi
+            else f"  ! the two scans used different methods: before {m_then}, now {m_now}"
+        )
     if diff.empty:
         lines.append("  không có thay đổi" if vi else "  no change")
     for o in diff.appeared:
         lines.append(("  + mới xuất hiện: " if vi else "  + appeared: ") + who(o))
     for o in diff.gone:
-        lines.append(("  - không còn thấy: " if vi else "  - gone: ") + who(o))
+        kept = o.address in diff.still_counted
+        lines.append(
+            ("  - không còn thấy: " if vi else "  - gone: ")
+            + who(o)
+            + (
+                (
+                    " — lần quét này không đủ để khẳng định vắng mặt, vẫn được tính"
+                    if vi
+                    else " — this scan cannot show it absent: still counted"
+                )
+                if kept
+                else ""
+            )
+        )
+    for was, now in diff.bucket_changes:
+        before, after = BUCKET_NAMES[lang][was.bucket or ""], BUCKET_NAMES[lang][now.bucket or ""]
+        lines.append(
+            f"  ! đổi nhóm: {who(now)} {before} → {after}"
+            if vi
+            else f"  ! bucket changed: {who(now)} {before} → {after}"
+        )
     for was, now in diff.moved:
         lines.append(
             f"  ~ đổi địa chỉ: {now.mac} {was.address} → {now.address}"

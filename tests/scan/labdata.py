@@ -53,6 +53,7 @@ HOSTS: list[tuple[str, int, str, tuple[int, ...]]] = [
     ("projector5", 20, "00:26:ab:1a:00:20", ()),
     ("outsider", 200, "00:14:22:1a:00:c8", ()),
 ]
+V6_SECRET_MAC = "00:14:22:1a:00:6b"
 # A reverse-DNS name as hostile as a hosts file allows: markup, a terminal escape, too long.
 HOSTILE_NAME = "\x1b[2J<script>alert(1)</script>" + "x" * 300
 # Reverse-DNS names the scan sees (through the lab's /etc/hosts).
@@ -119,6 +120,9 @@ def assets_csv(site: LabSite) -> str:
         "LAB-PRJ-001,projector,lab,,00:26:ab:1a:00:19,SN-LAB-PRJ1,,,,,",
         "LAB-PRJ-002,projector,lab,,00:26:ab:1a:00:21,SN-LAB-PRJ2,,,,,",
         f"LAB-PC-030,workstation,lab,LAB-PC30,00:14:22:1a:00:30,SN-LAB-030,{a(30)},windows,,,",
+        # A state-secret machine with IPv6 only: in no lab of labdata.HOSTS, only in
+        # test_scan_coverage_lab.py's (see V6_SECRET_MAC).
+        f"LAB-PC-061,workstation,lab,LAB-PC61,{V6_SECRET_MAC},SN-LAB-061,,windows,yes,,forbidden",
     ]
     return "\n".join(rows) + "\n"
 

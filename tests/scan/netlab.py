@@ -231,6 +231,10 @@ class Lab:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def hosts_by_address(self) -> dict[str, str]:
+        """{address: MAC} of the lab's hosts."""
+        return {h.address: h.mac for h in self.hosts.values()}
+
     def address(self, host_number: int) -> str:
         return str(self.network.network_address + host_number)
 

@@ -61,3 +61,37 @@ def test_only_ports_both_scans_checked_are_compared():
 def test_no_change_is_empty():
     same = [Observation("10.0.0.1", open_ports=(Port(22),))]
     assert _diff(same, same).empty
+
+
+def test_methods_bucket_changes_and_gone_devices_the_state_still_counts():
+    secret = Observation("10.0.0.5", mac="00:14:22:00:00:05", bucket="forbidden")
+    moved_on = Observation("10.0.0.5", mac="00:14:22:00:00:05", bucket="unknown")
+    printer = Observation("10.0.0.6", mac="30:05:5c:00:00:06", bucket="registered")
+    kept = Observation(
+        "10.0.0.6", mac="30:05:5c:00:00:06", bucket="registered", seen_scan_id=1
+    )  # not seen by the weaker scan, carried in its state
+    d = _diff(
+        [secret, printer],
+        [moved_on, kept],
+        {**OPTS, "privileged": True},
+        {**OPTS, "method": "connect"},
+    )
+    assert d.methods == ("raw", "connect") and d.methods_differ
+    assert d.bucket_changes == ((secret, moved_on),)
+    assert [o.address for o in d.gone] == ["10.0.0.6"] and d.still_counted == {"10.0.0.6"}
+    from itaudit.scan.view import diff_lines
+
+    text = "\n".join(diff_lines(d, "en"))
+    assert (
+        "the two scans used different methods: before raw packets (root, ARP), now TCP connect"
+        in text
+    )
+    assert "bucket changed: 10.0.0.5 (00:14:22:00:00:05) FORBIDDEN → unknown" in text
+    assert "this scan cannot show it absent: still counted" in text
+
+
+def test_same_method_no_note():
+    d = _diff(
+        [Observation("10.0.0.1")], [Observation("10.0.0.1")], {"method": "raw"}, {"method": "raw"}
+    )
+    assert not d.methods_differ and d.empty

@@ -15,6 +15,7 @@ from itaudit.scan.nmap_runner import (
     ProgressParser,
     find_nmap,
     install_hint,
+    ipv6_arguments,
     observations_from,
     port_ranges,
     scan_arguments,
@@ -35,11 +36,25 @@ def test_port_ranges_are_compressed():
 
 
 def test_arguments_for_root_ordinary_user_and_discovery_only():
-    assert scan_arguments((22, 23), 4, True) == ["-sS", "-p", "22-23", "-T4"]
-    assert scan_arguments((22,), 3, False) == ["-sT", "-p", "22", "-T3", "--unprivileged"]
-    assert scan_arguments((), 4, True) == ["-sn", "-T4"]
+    assert scan_arguments((22, 23), 4, True) == ["-sS", "-p", "22-23", "-T4", "-n"]
+    assert scan_arguments((22,), 3, False) == ["-sT", "-p", "22", "-T3", "-n", "--unprivileged"]
+    assert scan_arguments((), 4, True) == ["-sn", "-T4", "-n"]
     with pytest.raises(ValueError):
         scan_arguments((22,), 6, True)
+
+
+def test_reverse_dns_only_when_asked_and_then_through_the_system_resolver():
+    assert "-n" not in scan_arguments((), 4, True, resolve=True)
+    assert scan_arguments((), 4, True, resolve=True)[-1] == "--system-dns"
+
+
+def test_ipv6_discovery_asks_only_the_named_link():
+    args = ipv6_arguments("eth0", 4)
+    assert args[:4] == ["-6", "-sn", "-e", "eth0"]
+    assert "newtargets,targets-ipv6-multicast-echo.interface=eth0" in args
+    assert args[-1] == "-n"
+    with pytest.raises(ValueError):
+        ipv6_arguments("eth0 -iL /etc/passwd", 4)
 
 
 def _progress(name: str) -> list:

@@ -239,3 +239,51 @@ def test_a_reporting_host_not_tied_to_the_register_is_still_forbidden_by_its_mac
     h = _host(1, "RENAMED-PC", macs={"00:14:22:00:00:05"}, tag=None)
     d = _run([Observation("10.50.0.5", mac="00:14:22:00:00:05")], _org(secret), [h]).devices[0]
     assert (d.bucket, d.asset.tag, d.host.id, d.matched_by) == ("forbidden", "PC-S", 1, "mac")
+
+
+def test_a_forbidden_device_that_is_now_in_another_bucket_is_a_finding():
+    secret = Asset("PC-S", "workstation", "u", mac="00:14:22:00:00:05", secret=True)
+    was = Observation("10.50.0.5", mac="00:14:22:00:00:05", bucket="forbidden", asset_tag="PC-S")
+    # Another device (another MAC) answers at the secret machine's address.
+    now = Observation("10.50.0.5", mac="b4:2e:99:00:00:06")
+    result = reconcile(
+        [now],
+        unit=None,
+        targets=parse_targets([NET]),
+        org=_org(secret),
+        hosts=(),
+        ports=PORTS,
+        before=[was],
+    )
+    (change,) = [f for f in result.findings if f.kind == "bucket-change"]
+    assert (change.severity, change.detail["before"], change.detail["now"]) == (
+        "high",
+        "forbidden",
+        "unknown",
+    )
+    assert "PC-S" in change.message("en") and "FORBIDDEN" in change.message("en")
+    # Still forbidden (seen again by its MAC elsewhere): no change to report.
+    moved = Observation("10.50.0.9", mac="00:14:22:00:00:05")
+    result = reconcile(
+        [now, moved],
+        unit=None,
+        targets=parse_targets([NET]),
+        org=_org(secret),
+        hosts=(),
+        ports=PORTS,
+        before=[was],
+    )
+    assert not [f for f in result.findings if f.kind == "bucket-change"]
+
+
+def test_a_randomised_mac_and_an_ipv6_link_local_neighbour():
+    phone = Observation("fe80::d8a1:19ff:fe00:61", mac="da:a1:19:00:00:61", method="nd")
+    plain = Observation("10.50.0.7", mac="b4:2e:99:00:00:07")
+    result = _run([phone, plain], _org())
+    kinds = {(f.kind, f.address) for f in result.findings}
+    # On the unit's link by construction: not outside its subnets.
+    assert ("outside-subnets", phone.address) not in kinds
+    unknown = {f.address: f for f in result.findings if f.kind == "unknown-device"}
+    assert "randomised MAC" in unknown[phone.address].message("en")
+    assert "MAC ngẫu nhiên" in unknown[phone.address].message("vi")
+    assert "randomised" not in unknown[plain.address].message("en")

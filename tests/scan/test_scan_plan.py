@@ -81,6 +81,10 @@ def test_options_record_what_nmap_is_asked(sample_org, catalogue):
         "timing": 2,
         "privileged": False,
         "scan_type": "connect",
-        "nmap_arguments": ["-sT", "-p", "22,80", "-T2", "--unprivileged"],
+        "nmap_arguments": ["-sT", "-p", "22,80", "-T2", "-n", "--unprivileged"],
         "simulated": False,
+        "method": "connect",
+        "resolve": False,
+        "window_days": 7,
     }
+    assert (plan.ipv6_wanted, plan.ipv6_note) == (False, "needs root (raw sockets)")

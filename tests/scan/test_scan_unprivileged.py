@@ -1,5 +1,6 @@
-"""`itaudit scan` without raw-socket rights: a connect scan, no MAC addresses,
-devices matched by address and name, and a note of what root would add.
+"""`itaudit scan` without raw-socket rights: a connect scan whose MAC addresses come
+from the operating system's neighbour table (nmap cannot read them), devices
+matched by MAC still, and a note of what root would add.
 
 The scan runs as the ordinary user `nobody` (setpriv). Where that user cannot
 run this Python (an interpreter installed under /root, as with pyenv), it runs
@@ -68,32 +69,37 @@ def user_scan(lab_scan, user_workspace, drop):
     return run
 
 
-def test_an_ordinary_user_gets_a_connect_scan_without_macs(user_scan, drop):
+def test_an_ordinary_user_gets_a_connect_scan_with_macs_from_the_neighbour_table(
+    user_scan, drop, lab_scan
+):
     (scan,) = user_scan.json()["scans"]
     assert scan["scan"]["options"]["privileged"] is False
     assert scan["scan"]["options"]["nmap_arguments"][:1] == ["-sT"]
     assert "--unprivileged" in scan["scan"]["options"]["nmap_arguments"]
     assert scan["scan"]["run_by"] == ("nobody" if drop == AS_NOBODY else "root")
     assert len(scan["devices"]) == 13
-    assert all(d["mac"] is None and d["vendor"] is None for d in scan["devices"])
+    assert scan["scan"]["options"]["ipv6"] is None  # IPv6 discovery needs raw sockets
+    others = [d for d in scan["devices"] if d["address"] != lab_scan.lab.gateway]
+    for d in others:
+        assert (d["mac"], d["mac_source"]) == (
+            lab_scan.lab.hosts_by_address()[d["address"]],
+            "neighbour",
+        )
+    printer = next(d for d in others if d["address"] == lab_scan.site.a(13))
+    assert printer["vendor"] == "Brother industries"  # nmap's own MAC prefix list
 
 
 def test_it_says_what_root_would_add(user_scan):
-    assert "Not run as root: TCP connect scan, no MAC addresses." in user_scan.stderr
+    assert "Not run as root: TCP connect scan; MAC addresses only from this" in user_scan.stderr
     assert "MAC addresses and network-card vendors" in user_scan.stderr
 
 
-def test_devices_are_still_recognised_by_address_and_name(user_scan, lab_scan):
+def test_devices_are_still_recognised_by_mac(user_scan, lab_scan):
     (scan,) = user_scan.json()["scans"]
     by_addr = {d["address"]: d for d in scan["devices"]}
     a = lab_scan.site.a
-    assert (by_addr[a(10)]["bucket"], by_addr[a(10)]["matched_by"]) == (
-        "managed",
-        "address+hostname",
-    )
+    assert (by_addr[a(10)]["bucket"], by_addr[a(10)]["matched_by"]) == ("managed", "mac")
     assert (by_addr[a(13)]["bucket"], by_addr[a(13)]["asset_tag"]) == ("registered", "LAB-PRN-001")
-    assert by_addr[a(16)]["matched_by"] == "hostname"
-    # Without its MAC, the state-secret machine is only an unknown device with SMB open:
-    # the reason a LAN scan for secret machines must run as root.
-    assert by_addr[a(11)]["bucket"] == "unknown"
+    # The state-secret machine is identified by the MAC the neighbour table gave.
+    assert (by_addr[a(11)]["bucket"], by_addr[a(11)]["matched_by"]) == ("forbidden", "mac")
     assert {p["port"] for p in by_addr[a(11)]["open_ports"]} == {445}
