@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from itaudit.org.model import Organisation
+from itaudit.signing import is_signed, signature_summary
 from itaudit.store import HostRow, Store, utcnow
 
 
@@ -79,7 +80,7 @@ def host_lines(store: Store, org: Organisation | None, unit: str | None = None) 
                 last_report=age_text(host.last_collected_at, now),
                 asset=host.asset_tag,
                 match=host.match_method,
-                signed="signature" in doc,
+                signed=is_signed(doc),
                 identity=conflict_text(host),
             )
         )
@@ -178,7 +179,7 @@ def _identity(host: HostRow, doc: dict[str, Any], now: datetime | None) -> list[
             + (", as administrator" if agent.get("elevated") else "")
             + ")",
         ),
-        ("signed", f"yes, key {host.key_fingerprint}" if "signature" in doc else "no"),
+        ("signed", signature_summary(doc)),
         *([("identity", conflict_text(host))] if host.conflict_state else []),
     ]
 

@@ -35,7 +35,13 @@ from itaudit.identity import (
 )
 from itaudit.org.matching import RegisterIndex
 from itaudit.schema import validate_report
-from itaudit.signing import SignatureError, content_hash, key_fingerprint, verify_report
+from itaudit.signing import (
+    KEY_STORES,
+    SignatureError,
+    content_hash,
+    verify_bundle_report,
+    verify_report,
+)
 from itaudit.store import Store, to_naive_utc, utcnow
 from itaudit.store import tables as t
 
@@ -358,6 +364,10 @@ class Ingestor:
         collected = check_report(document, self.now(), self.future_skew)
         try:
             signer = verify_report(document)
+            # The Windows collector's signature, checked here from the report itself
+            # (never a flag set by parse). When present, its key is the host's: an
+            # Ed25519 signature beside it is the parsing machine's (`agent parse --key`).
+            signer = verify_bundle_report(document) or signer
         except SignatureError as exc:
             raise Rejected(f"signature rejected: {exc}") from exc
         return _Prepared(
@@ -517,15 +527,23 @@ class Ingestor:
                     p.source, "accepted", reason, hostname, signed=signed, conflict=True
                 )
             return FileOutcome(p.source, "accepted", "", hostname, current=True, signed=signed)
-        _check_key(host, p)
+        pins = _check_key(conn, host, p)
         host_id = host["id"]
-        if p.signer is not None and host["key_fingerprint"] is None:
-            conn.execute(_UPDATE_HOST, {"hid": host_id, **_key_fields(p, received)})
+        note = ""
+        if p.signer is not None and p.signer.slot not in pins:
+            if host["key_fingerprint"] is None:
+                conn.execute(_UPDATE_HOST, {"hid": host_id, **_key_fields(p, received)})
+            else:
+                note = (
+                    f"pinned a second key of this host, its {p.signer.slot} key store "
+                    f"({p.signer.fingerprint})"
+                )
             _record_pin(conn, host_id, p, received)
         report_id = self._insert_report(conn, host_id, p, received)
         last = host["last_collected_at"]
         if last is not None and p.collected_at <= last:
             reason = f"older than the current report ({last:%Y-%m-%d %H:%M}): kept as history"
+            reason = f"{note}; {reason}" if note else reason
             return FileOutcome(p.source, "accepted", reason, hostname, current=False, signed=signed)
         conn.execute(
             _UPDATE_HOST,
@@ -534,7 +552,7 @@ class Ingestor:
         conn.execute(_DELETE_MACS, {"hid": host_id})
         if ident.macs:
             conn.execute(_INSERT_MACS, [{"host_id": host_id, "mac": m} for m in sorted(ident.macs)])
-        return FileOutcome(p.source, "accepted", "", hostname, current=True, signed=signed)
+        return FileOutcome(p.source, "accepted", note, hostname, current=True, signed=signed)
 
     @staticmethod
     def _insert_report(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> int:
@@ -603,6 +621,10 @@ _DELETE_MACS = t.host_macs.delete().where(t.host_macs.c.host_id == sa.bindparam(
 _MACS_OF = sa.select(t.host_macs.c.mac).where(t.host_macs.c.host_id == sa.bindparam("hid"))
 _INSERT_REJECTION = t.rejections.insert()
 _INSERT_KEY_EVENT = t.key_events.insert()
+_INSERT_HOST_KEY = t.host_keys.insert()
+_PINS_OF = sa.select(t.host_keys.c.slot, t.host_keys.c.fingerprint).where(
+    t.host_keys.c.host_id == sa.bindparam("hid")
+)
 
 
 @cache
@@ -685,39 +707,73 @@ def _name_rival(conn: sa.Connection, ident: Identity, p: _Prepared) -> Any:
     ).all()
     fingerprint = p.signer.fingerprint if p.signer is not None else None
     for row in rows:
-        if row._mapping["key_fingerprint"] != fingerprint:
+        known = set(_pins(conn, row._mapping["id"]).values()) | {row._mapping["key_fingerprint"]}
+        if fingerprint not in known:
             return row._mapping
     return None
 
 
-def _check_key(host: Any, p: _Prepared) -> None:
-    pinned = host["key_fingerprint"]
-    if pinned is None:
-        return
+def _pins(conn: sa.Connection, host_id: int) -> dict[str, str]:
+    """The host's pinned keys: slot (agent, machine, user) -> fingerprint."""
+    return {r.slot: r.fingerprint for r in conn.execute(_PINS_OF, {"hid": host_id})}
+
+
+def _check_key(conn: sa.Connection, host: Any, p: _Prepared) -> dict[str, str]:
+    """The host's pins, when this report may be stored under them; Rejected if not.
+
+    One key per slot. The Windows collector keeps its key in the machine store
+    when run as administrator or SYSTEM and in the user's store otherwise, so one
+    host has up to two keys, `machine` and `user`, each trusted on first use; a
+    third key of a store already pinned is refused, as is a key of another kind
+    (Ed25519 beside a Windows key, or the reverse).
+    """
+    pins = _pins(conn, host["id"])
+    if not pins and host["key_fingerprint"] is not None:
+        pins = {"agent": host["key_fingerprint"]}  # a store not yet migrated (cannot happen)
+    if not pins:
+        return pins
+    shown = ", ".join(f"{fp} ({slot})" for slot, fp in sorted(pins.items()))
     if p.signer is None:
         raise Rejected(
-            f"unsigned, but host {host['hostname']} signs its reports (key {pinned}); "
+            f"unsigned, but host {host['hostname']} signs its reports (key {shown}); "
             "an unsigned report cannot replace signed ones"
         )
-    if p.signer.fingerprint != pinned:
-        raise Rejected(
-            f"signed with key {p.signer.fingerprint}, but host {host['hostname']} was first seen "
-            f"with key {pinned}; if the agent was reinstalled, accept the new key with "
-            f"`itaudit hosts rekey {host['hostname']}`"
-        )
+    slot = p.signer.slot
+    if pins.get(slot) == p.signer.fingerprint:
+        return pins
+    if slot not in pins and slot in KEY_STORES and set(pins) <= set(KEY_STORES):
+        return pins  # the host's other Windows key store: trusted on first use too
+    raise Rejected(
+        f"signed with key {p.signer.fingerprint} ({slot}), but host {host['hostname']} was first "
+        f"seen with key {shown}; if the agent was reinstalled, accept the new key with "
+        f"`itaudit hosts rekey {host['hostname']}`"
+    )
 
 
 def _key_fields(p: _Prepared, received: datetime) -> dict[str, Any]:
+    """The host's shown key: its first pinned one (every pin is in host_keys)."""
     if p.signer is None:
         return {}
+    key = p.signer.public_key
     return {
-        "public_key": p.signer.public_key,
-        "key_fingerprint": key_fingerprint(p.signer.public_key),
+        # hosts.public_key is sized for Ed25519; a Windows key lives in host_keys only.
+        "public_key": key if len(key) <= 64 else None,
+        "key_fingerprint": p.signer.fingerprint,
         "key_first_seen": received,
     }
 
 
 def _record_pin(conn: sa.Connection, host_id: int, p: _Prepared, received: datetime) -> None:
+    conn.execute(
+        _INSERT_HOST_KEY,
+        {
+            "host_id": host_id,
+            "slot": p.signer.slot,
+            "public_key": p.signer.public_key,
+            "fingerprint": p.signer.fingerprint,
+            "first_seen": received,
+        },
+    )
     conn.execute(
         _INSERT_KEY_EVENT,
         {
@@ -726,7 +782,7 @@ def _record_pin(conn: sa.Connection, host_id: int, p: _Prepared, received: datet
             "fingerprint": p.signer.fingerprint,
             "at": received,
             "actor": "ingest",
-            "note": f"first signed report ({p.source})"[:512],
+            "note": f"first signed report with its {p.signer.slot} key ({p.source})"[:512],
         },
     )
 

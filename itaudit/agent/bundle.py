@@ -16,6 +16,9 @@ A bundle is a folder (or a zip of that folder) holding
                  "cim-antivirusproduct": {"kind": "cim", "status": "absent",
                  "message": "Invalid namespace", "error_code": "0x8004100E"}}}
 
+The PowerShell collector also writes `signature.json`, last: an ECDSA P-256
+signature over the SHA-256 of every other file (itaudit.agent.bundle_signing).
+
 The PowerShell collector (`itaudit agent script`) writes exactly this layout;
 `RecordingContext` writes it for Linux. A bundle is untrusted input: file names
 are checked, sizes bounded, hashes compared.
@@ -207,6 +210,12 @@ class Bundle:
     def elevated(self) -> bool | None:
         value = self.manifest.get("elevated")
         return value if isinstance(value, bool) else None
+
+    def file_names(self) -> list[str]:
+        """The files at the bundle's top level (what the collector's signature covers)."""
+        if isinstance(self._files, dict):
+            return sorted(self._files)
+        return sorted(p.name for p in self._files.iterdir() if p.is_file())
 
     def read_file(self, name: str) -> bytes:
         _check_name(name, self.label)

@@ -20,11 +20,13 @@ from typing import Any
 from itaudit import __version__
 from itaudit.agent import AGENT_NAME
 from itaudit.agent.bundle import Bundle, BundleContext, BundleWriter
+from itaudit.agent.bundle_signing import verify_bundle
 from itaudit.agent.catalog import Catalog, load_catalog
 from itaudit.agent.context import OSContext, RecordingContext, live_context
 from itaudit.agent.errors import AgentError, BundleError
 from itaudit.agent.probes import probes_for
 from itaudit.agent.probes.base import ProbeRun, hostname_label, iso
+from itaudit.signing import BUNDLE_SIGNATURE_FIELD
 
 SECTIONS = ("os", "hardware", "network", "security", "patches")
 
@@ -148,8 +150,13 @@ def collect_live(
 def parse_bundle(
     path: Path, catalog: Catalog, unit: str | None = None, collector: str | None = None
 ) -> dict[str, Any]:
-    """A HostReport from a recorded bundle (folder or zip)."""
+    """A HostReport from a recorded bundle (folder or zip).
+
+    A signed bundle (signature.json) is verified first: a signed file changed
+    after collection stops the parse with BundleError naming that file.
+    """
     bundle = Bundle.open(path)
+    bundle_signature = verify_bundle(bundle)
     collected = bundle.collected_at
     if collected is None:
         raise BundleError(
@@ -172,6 +179,9 @@ def parse_bundle(
     duration = bundle.manifest.get("duration_ms")
     if isinstance(duration, int) and 0 <= duration <= 86_400_000:
         report["agent"]["duration_ms"] = duration
+    if bundle_signature is not None:
+        # Ingest verifies it again from the report alone; parse only copies it.
+        report[BUNDLE_SIGNATURE_FIELD] = bundle_signature
     return report
 
 

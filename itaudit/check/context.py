@@ -211,7 +211,9 @@ class FactIndex:
             "unit": self.unit_ns(unit),
             "host": {
                 "reported": True,
-                "signed": "signature" in doc,
+                # Either the agent's Ed25519 or the Windows collector's bundle signature
+                # (verified by ingest before storing).
+                "signed": "signature" in doc or "bundle_signature" in doc,
                 "name": row.hostname,
                 "last_collected_at": row.last_collected_at,
                 "match_method": row.match_method,

@@ -146,25 +146,37 @@ def history(env: Env, host: str, fmt: str) -> None:
 @click.argument("host")
 @click.option("--by", "actor", help="Who accepts the new key [default: the current user].")
 @click.option("--reason", help="Why the key changed (agent reinstalled, disk replaced...).")
+@click.option(
+    "--key-store",
+    "slot",
+    type=click.Choice(["machine", "user", "agent"]),
+    help="Forget only this key of HOST: the Windows collector's machine or user key "
+    "store, or the agent's Ed25519 key [default: every key of HOST].",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @workspace_options
 @pass_env
-def rekey(env: Env, host: str, actor: str | None, reason: str | None, yes: bool) -> None:
+def rekey(
+    env: Env, host: str, actor: str | None, reason: str | None, slot: str | None, yes: bool
+) -> None:
     """Accept a new signing key for HOST.
 
     The next signed report from HOST pins its key (trust on first use again).
-    Who did it and when is recorded in the store.
+    A Windows host may have two keys, one per key store (machine, user);
+    --key-store forgets only one of them. Who did it and when is recorded.
     """
     row = _resolve(env, host)
-    if row.key_fingerprint is None:
-        click.echo(f"{row.hostname} has no pinned key: its next signed report will pin one.")
+    store = env.store()
+    keys = [k for k in store.host_keys(row.id) if slot is None or k["slot"] == slot]
+    if not keys and (slot is not None or row.key_fingerprint is None):
+        what = f"no pinned {slot} key" if slot else "no pinned key"
+        click.echo(f"{row.hostname} has {what}: its next signed report will pin one.")
         return
+    shown = ", ".join(f"{k['fingerprint']} ({k['slot']})" for k in keys) or row.key_fingerprint
     if not yes:
-        click.confirm(f"Forget key {row.key_fingerprint} of {row.hostname}?", abort=True)
-    env.store().rekey(row.id, actor, reason)
-    click.echo(
-        f"{row.hostname}: key {row.key_fingerprint} forgotten; the next signed report pins the new key."
-    )
+        click.confirm(f"Forget key {shown} of {row.hostname}?", abort=True)
+    store.rekey(row.id, actor, reason, slot)
+    click.echo(f"{row.hostname}: key {shown} forgotten; the next signed report pins the new key.")
 
 
 @hosts.command()

@@ -21,6 +21,7 @@ _GROUPS = (
     "software",
     "errors",
     "signature",
+    "bundle_signature",
 )
 
 
@@ -95,6 +96,14 @@ def render_markdown() -> str:
         "without that member: JSON with keys sorted, separators `,` and `:` without spaces, UTF-8 "
         "(non-ASCII characters written as themselves). The SHA-256 of the same canonical form is the report's "
         "content hash in the store: the same report sent twice is stored once.",
+        "",
+        "The optional `bundle_signature` member is the Windows collector's own signature, copied from "
+        "its bundle by `agent parse`: an ECDSA P-256 signature over `statement` (the host name, the "
+        "collection time, the platform, the key store and the SHA-256 of every file of the bundle). "
+        "Ingest verifies it again from the report alone, checks that `manifest_digest` is the "
+        "statement's SHA-256 and that the statement names this report's host, time and platform, and "
+        "pins its key per key store. The facts are derived from the signed files, not signed "
+        'themselves: see docs/agent.md, "Signed bundles", for what that does and does not catch.',
         "",
         "## Fact paths in profiles",
         "",

@@ -386,32 +386,76 @@ class Store:
             ).all()
         return [dict(r._mapping) for r in rows]
 
-    def rekey(self, host_id: int, actor: str | None = None, note: str | None = None) -> None:
-        """Forget the host's pinned key: the next signed report pins a new one.
+    def host_keys(self, host_id: int) -> list[dict[str, Any]]:
+        """The host's pinned keys, one per slot (agent, machine, user)."""
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(t.host_keys).where(t.host_keys.c.host_id == host_id).order_by("slot")
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def rekey(
+        self,
+        host_id: int,
+        actor: str | None = None,
+        note: str | None = None,
+        slot: str | None = None,
+    ) -> list[str]:
+        """Forget the host's pinned keys (all, or the one of `slot`): the next signed
+        report pins a new one. Returns the fingerprints forgotten.
 
         Recorded in `key_events` with who and when, because accepting a new
         key is a security decision someone must own.
         """
         now = utcnow()
         with self.write() as conn:
-            old = conn.execute(
+            keys = t.host_keys
+            where = keys.c.host_id == host_id
+            if slot is not None:
+                where = sa.and_(where, keys.c.slot == slot)
+            forgotten = list(conn.execute(sa.select(keys.c.fingerprint).where(where)).scalars())
+            conn.execute(keys.delete().where(where))
+            primary = conn.execute(
                 sa.select(t.hosts.c.key_fingerprint).where(t.hosts.c.id == host_id)
             ).scalar_one()
-            conn.execute(
-                t.hosts.update()
-                .where(t.hosts.c.id == host_id)
-                .values(public_key=None, key_fingerprint=None, key_first_seen=None)
-            )
+            if slot is None and primary is not None and primary not in forgotten:
+                forgotten.append(primary)
+            if slot is None or primary in forgotten:
+                # The host's shown key becomes a key still pinned, if any.
+                left = conn.execute(
+                    sa.select(keys.c.public_key, keys.c.fingerprint, keys.c.first_seen)
+                    .where(keys.c.host_id == host_id)
+                    .order_by(keys.c.first_seen, keys.c.slot)
+                ).first()
+                conn.execute(
+                    t.hosts.update()
+                    .where(t.hosts.c.id == host_id)
+                    .values(
+                        public_key=_short_key(left.public_key) if left else None,
+                        key_fingerprint=left.fingerprint if left else None,
+                        key_first_seen=left.first_seen if left else None,
+                    )
+                )
             conn.execute(
                 t.key_events.insert().values(
                     host_id=host_id,
                     event="rekey-allowed",
-                    fingerprint=old,
+                    fingerprint=forgotten[0] if len(forgotten) == 1 else None,
                     at=now,
                     actor=(actor or _current_user())[:128],
-                    note=(note or "")[:512] or None,
+                    note="; ".join(
+                        part
+                        for part in (
+                            f"{slot} key" if slot else "",
+                            f"keys {', '.join(forgotten)}" if len(forgotten) > 1 else "",
+                            note or "",
+                        )
+                        if part
+                    )[:512]
+                    or None,
                 )
             )
+        return forgotten
 
     def resolve_conflict(
         self, host_id: int, accept: bool, actor: str | None = None, note: str | None = None
@@ -438,6 +482,11 @@ class Store:
                     note=(note or "")[:512] or None,
                 )
             )
+
+
+def _short_key(public_key: str) -> str | None:
+    """hosts.public_key holds an Ed25519 key (44 characters); longer keys live in host_keys only."""
+    return public_key if len(public_key) <= 64 else None
 
 
 def _current_user() -> str:

@@ -47,6 +47,20 @@ hosts = sa.Table(
     sa.Column("conflict_state", sa.String(16)),  # suspect, accepted, rejected; null: none
 )
 
+# Pinned signing keys, one per (host, slot): `agent` (Ed25519 reports), `machine`
+# and `user` (the Windows collector's CNG key stores; a host may have both).
+host_keys = sa.Table(
+    "host_keys",
+    metadata,
+    sa.Column(
+        "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("slot", sa.String(16), primary_key=True),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("first_seen", sa.DateTime, nullable=False),
+)
+
 host_macs = sa.Table(
     "host_macs",
     metadata,

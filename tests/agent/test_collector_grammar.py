@@ -149,6 +149,18 @@ TYPES: dict[str, str] = {
     "io.path": ".NET Framework 1.0",
     "text.utf8encoding": ".NET Framework 1.0",
     "security.cryptography.sha256": ".NET Framework 1.0",
+    # The bundle signature (collect.ps1 `# -- signing ---`): CNG in System.Core, .NET Framework 3.5
+    # (learn.microsoft.com, "ECDsaCng Class": HashAlgorithm = CngAlgorithm.Sha256,
+    # Key.Export(CngKeyBlobFormat.EccPublicBlob), SignData).
+    "security.cryptography.cngalgorithm": ".NET Framework 3.5, System.Core",
+    "security.cryptography.cngkey": ".NET Framework 3.5, System.Core",
+    "security.cryptography.cngkeyblobformat": ".NET Framework 3.5, System.Core",
+    "security.cryptography.cngkeycreationparameters": ".NET Framework 3.5, System.Core",
+    "security.cryptography.cngprovider": ".NET Framework 3.5, System.Core",
+    "security.cryptography.ecdsacng": ".NET Framework 3.5, System.Core",
+    "array": ".NET Framework 1.0 (Array.Sort with a comparer)",
+    "stringcomparer": ".NET Framework 2.0 (StringComparer.Ordinal)",
+    "convert": ".NET Framework 1.0 (Convert.ToBase64String)",
     "security.principal.windowsbuiltinrole": ".NET Framework 1.0",
     "security.principal.windowsidentity": ".NET Framework 1.0",
     "security.principal.windowsprincipal": ".NET Framework 1.0",

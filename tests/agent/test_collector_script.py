@@ -222,7 +222,7 @@ def test_collector_only_reads():
         "Set-StrictMode": 1,
         "New-Object": 2,  # a UTF-8 encoder and the Windows Update session (COM)
         "Add-Type": 1,  # compiles the NetUserModalsGet reader
-        "Write-Host": 3,  # progress, and where the bundle went
+        "Write-Host": 4,  # progress, where the bundle went, and whether it is signed
         "Remove-Item": 1,  # the collector's own temporary secedit export and its log
     }
     counts: dict[str, int] = {}
@@ -243,6 +243,9 @@ def test_collector_only_reads():
     ]
     assert "$stem = Join-Path ([IO.Path]::GetTempPath())" in code
     assert re.findall(r"\$(cfg|log) = \$stem \+ '    '", code) == ["cfg", "log"]
+    # The one key-store write: the collector's own signing key, created once, never deleted.
+    assert re.findall(r"\[Security\.Cryptography\.CngKey\]::(Create|Delete)\b", code) == ["Create"]
+    assert "$SigningKeyName = 'itaudit-collector'" in collector_script()
     # Nothing that changes the registry, WMI objects or services.
     for forbidden in (
         r"\.SetValue\(",

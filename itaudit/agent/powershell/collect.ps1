@@ -12,7 +12,8 @@
 
     It only reads: nothing on this computer is changed, except the output
     folder it creates (and the temporary export of `secedit`, deleted at
-    once). Run it as an ordinary user (it records what it could not see) or
+    once) and, on its first run, its own signing key "itaudit-collector" in
+    the machine key store (as administrator) or the user's. Run it as an ordinary user (it records what it could not see) or
     as an administrator (BitLocker, password complexity and a few more facts).
 
     Structured sources are preferred everywhere; no localised text is parsed.
@@ -399,6 +400,75 @@ $manifest = [ordered]@{
     sources            = $Sources
 }
 [IO.File]::WriteAllText((Join-Path $OutDir 'manifest.json'), (ConvertTo-Json -InputObject $manifest -Depth 6), $Utf8)
+
+# -- signing ---------------------------------------------------------------------
+# Signs the bundle (docs/agent.md, "Signed bundles"): ECDSA P-256 / SHA-256, the
+# signature as IEEE P1363 r||s, over a statement naming the host, the collection
+# time, the key store and the SHA-256 of every file written above (manifest.json
+# included, so each source's status and hash is covered too). Written last, as
+# signature.json, before the zip. The key is a persisted CNG key created on first
+# use and never exported: in the machine key store when run as administrator or
+# SYSTEM, in this user's store otherwise. When it cannot sign (no CNG, no user
+# profile for the user store), the bundle stays unsigned, as before, and says why.
+$SignatureFile = 'signature.json'
+$SigningKeyName = 'itaudit-collector'
+$KeyStore = 'user'
+$KeyOptions = 'None'
+if ($IsAdmin) {
+    $KeyStore = 'machine'
+    $KeyOptions = 'MachineKey'
+}
+try {
+    $KeyProvider = [Security.Cryptography.CngProvider]::MicrosoftSoftwareKeyStorageProvider
+    if ([Security.Cryptography.CngKey]::Exists($SigningKeyName, $KeyProvider, $KeyOptions)) {
+        $SigningKey = [Security.Cryptography.CngKey]::Open($SigningKeyName, $KeyProvider, $KeyOptions)
+    } else {
+        $KeyParameters = [Security.Cryptography.CngKeyCreationParameters]::new()
+        $KeyParameters.Provider = $KeyProvider
+        $KeyParameters.KeyCreationOptions = $KeyOptions
+        $KeyParameters.ExportPolicy = 'None'
+        $SigningKey = [Security.Cryptography.CngKey]::Create([Security.Cryptography.CngAlgorithm]::ECDsaP256, $SigningKeyName, $KeyParameters)
+    }
+    # Every file of the folder but the signature, in ordinal order of the names.
+    [string[]]$SignedNames = @(Get-ChildItem -LiteralPath $OutDir -File | ForEach-Object { $_.Name } | Where-Object { $_ -ne $SignatureFile })
+    [Array]::Sort($SignedNames, [StringComparer]::Ordinal)
+    $StatementLines = @(
+        'itaudit-bundle-statement/1',
+        ('hostname ' + $HostName),
+        ('collected_at ' + $manifest.collected_at),
+        'platform windows',
+        ('key_store ' + $KeyStore))
+    $FileHasher = [Security.Cryptography.SHA256]::Create()
+    try {
+        foreach ($SignedName in $SignedNames) {
+            $FileBytes = [IO.File]::ReadAllBytes((Join-Path $OutDir $SignedName))
+            $FileDigest = ($FileHasher.ComputeHash($FileBytes) | ForEach-Object { $_.ToString('x2') }) -join ''
+            $StatementLines += ('file ' + $FileDigest + ' ' + $SignedName)
+        }
+    } finally { $FileHasher.Dispose() }
+    $Statement = ($StatementLines -join "`n") + "`n"
+    $Signer = [Security.Cryptography.ECDsaCng]::new($SigningKey)
+    try {
+        $Signer.HashAlgorithm = [Security.Cryptography.CngAlgorithm]::Sha256
+        $SignatureBytes = $Signer.SignData($Utf8.GetBytes($Statement))
+    } finally { $Signer.Dispose() }
+    $PublicBlob = $SigningKey.Export([Security.Cryptography.CngKeyBlobFormat]::EccPublicBlob)
+    $SigningKey.Dispose()
+    $SignatureDocument = [ordered]@{
+        format     = 'itaudit-bundle-signature/1'
+        algorithm  = 'ecdsa-p256-sha256'
+        key_store  = $KeyStore
+        public_key = [Convert]::ToBase64String($PublicBlob)
+        statement  = $Statement
+        signature  = [Convert]::ToBase64String($SignatureBytes)
+    }
+    [IO.File]::WriteAllText((Join-Path $OutDir $SignatureFile), (ConvertTo-Json -InputObject $SignatureDocument), $Utf8)
+    $SigningNote = 'itaudit: bundle signed with the key "' + $SigningKeyName + '" of the ' + $KeyStore + ' key store'
+} catch {
+    $SigningNote = 'itaudit: bundle NOT signed (' + $KeyStore + ' key store): ' + $_.Exception.Message
+}
+Write-Host $SigningNote
+# -- end of signing ---------------------------------------------------------------
 
 if (-not $NoZip) {
     Compress-Archive -Path (Join-Path $OutDir '*') -DestinationPath ($OutDir + '.zip') -Force

@@ -98,7 +98,36 @@ def _002_name_conflict(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE hosts ADD COLUMN conflict_state VARCHAR(16)"))
 
 
+def _003_host_keys(conn: sa.Connection) -> None:
+    # One pinned key per (host, slot): `agent` (Ed25519), or the Windows collector's
+    # `machine` and `user` key stores, which one host may both use. The key pinned
+    # so far moves in as the `agent` slot; hosts.key_fingerprint stays the host's
+    # first key (shown, and compared for name conflicts).
+    m = sa.MetaData()
+    sa.Table("hosts", m, sa.Column("id", sa.Integer, primary_key=True))
+    keys = sa.Table(
+        "host_keys",
+        m,
+        sa.Column(
+            "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("slot", sa.String(16), primary_key=True),
+        sa.Column("public_key", sa.Text, nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("first_seen", sa.DateTime, nullable=False),
+    )
+    keys.create(conn)
+    conn.execute(
+        sa.text(
+            "INSERT INTO host_keys (host_id, slot, public_key, fingerprint, first_seen) "
+            "SELECT id, 'agent', public_key, key_fingerprint, COALESCE(key_first_seen, first_seen) "
+            "FROM hosts WHERE key_fingerprint IS NOT NULL AND public_key IS NOT NULL"
+        )
+    )
+
+
 MIGRATIONS = [
     Migration("core.001_initial", _001_initial),
     Migration("core.002_name_conflict", _002_name_conflict),
+    Migration("core.003_host_keys", _003_host_keys),
 ]
