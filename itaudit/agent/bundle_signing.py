@@ -43,13 +43,22 @@ SIGNATURE_FILE = "signature.json"
 SIGNATURE_FORMAT = "itaudit-bundle-signature/1"
 
 
-def sign_bundle(folder: Path, key: ec.EllipticCurvePrivateKey, key_store: str = "machine") -> Path:
+def sign_bundle(
+    folder: Path,
+    key: ec.EllipticCurvePrivateKey,
+    key_store: str = "machine",
+    *,
+    deterministic: bool = False,
+) -> Path:
     """Sign a bundle folder as collect.ps1 does; returns the signature.json written.
 
     `key` is a P-256 private key (`ec.generate_private_key(ec.SECP256R1())`);
     `key_store` says where the collector kept it (machine when run as
     administrator or SYSTEM, user otherwise). Every file already in the folder
-    is covered, so sign last, after manifest.json is written.
+    is covered, so sign last, after manifest.json is written. `deterministic`
+    uses RFC 6979 nonces (the same bundle gives the same signature): the demo
+    uses it so that a re-run stores nothing twice; collect.ps1's CNG signatures
+    are randomised, and both verify alike.
     """
     if key_store not in KEY_STORES:
         raise ValueError(f"key_store must be machine or user, not {key_store!r}")
@@ -64,7 +73,9 @@ def sign_bundle(folder: Path, key: ec.EllipticCurvePrivateKey, key_store: str = 
     statement = build_statement(
         manifest["hostname"], manifest["collected_at"], manifest["platform"], key_store, files
     )
-    der = key.sign(statement.encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+    der = key.sign(
+        statement.encode("utf-8"), ec.ECDSA(hashes.SHA256(), deterministic_signing=deterministic)
+    )
     document = {
         "format": SIGNATURE_FORMAT,
         "algorithm": BUNDLE_ALGORITHM,

@@ -183,12 +183,12 @@ class _Row:
 
     __slots__ = (
         "asset_tag",
+        "conflict_state",
         "hostname",
         "id",
         "key_fingerprint",
         "last_collected_at",
         "match_method",
-        "conflict_state",
         "platform",
         "report_id",
         "unit",

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from itaudit.agent.bundle import FORMAT, MANIFEST
 from itaudit.agent.catalog import Catalog, load_catalog
 from itaudit.demo import windows_security_sources  # noqa: F401  (registers its sources)
@@ -24,6 +26,7 @@ from itaudit.demo.windows_machine import UTC_OFFSET_MINUTES, WinMachine
 from itaudit.demo.windows_sources import SOURCES, Failed, Text
 
 DEMO_CATALOG = "demo-security-products.yaml"
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SIMULATED = "itaudit demo: a sample machine, not collected from a real computer"
 
 
@@ -80,15 +83,19 @@ def write_bundle(machine: WinMachine, folder: Path) -> Path:
     return folder
 
 
-def sign_bundle(folder: Path, key_name: str) -> bool:
-    """HOOK: sign the bundle folder as the collector will (issue 10 item 6, ECDSA P-256).
+def demo_bundle_key(name: str) -> ec.EllipticCurvePrivateKey:
+    """A deterministic per-machine collector key (P-256), so repeated demos keep
+    their pinned keys, as `demo_key` does for the Linux agent's Ed25519 key."""
+    seed = int.from_bytes(hashlib.sha256(f"itaudit-demo-collector:{name}".encode()).digest())
+    return ec.derive_private_key(seed % (_P256_ORDER - 1) + 1, ec.SECP256R1())
 
-    The signing function for bundle folders is being written; until it exists
-    this returns False and the generator signs the parsed report instead
-    (see `parse`). Replace the body with the call, keyed per machine by
-    `key_name`, and drop the temporary report signing.
-    """
-    return False
+
+def sign_bundle(folder: Path, key_name: str) -> None:
+    """Sign the bundle folder exactly as collect.ps1 does (ECDSA P-256 over the
+    statement of every file's digest; machine key store, as run by the officer)."""
+    from itaudit.agent.bundle_signing import sign_bundle as sign
+
+    sign(folder, demo_bundle_key(key_name), "machine", deterministic=True)
 
 
 def parse(folder: Path, unit: str | None) -> dict[str, Any]:

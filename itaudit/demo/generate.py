@@ -521,11 +521,10 @@ def _windows_report(
     for defect in planted:
         win.apply(defect)
     write_bundle(win, folder)
-    bundle_signed = signed and sign_bundle(folder, name)
-    doc = parse(folder, machine.unit.id)
-    if signed and not bundle_signed:
-        # TEMPORARY (issue 10 item 6): until bundles are signed (sign_bundle), the parsed
-        # report is signed with the machine's demo key, as the Python agent would sign it,
-        # so that L1-REPORT-02 keeps its meaning in the demo. Remove with the hook.
-        doc = sign_report(doc, demo_key(name))
-    return doc
+    signature = folder / "signature.json"
+    if signed:
+        sign_bundle(folder, name)
+    else:
+        # A refreshed demo folder must not keep the signature of an earlier run.
+        signature.unlink(missing_ok=True)
+    return parse(folder, machine.unit.id)
