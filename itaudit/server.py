@@ -86,6 +86,14 @@ def ensure_self_signed(folder: Path, names: list[str]) -> tuple[Path, Path]:
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
     folder.mkdir(parents=True, exist_ok=True)
+    if os.name == "nt":
+        # 0600 means nothing on Windows: the key would inherit the folder's ACL (Users
+        # may read under %ProgramData%). Restrict the folder first; the key inherits it.
+        from itaudit.fileaccess import restrict_to_owner
+
+        problem = restrict_to_owner(folder)
+        if problem:
+            raise OSError(f"cannot restrict {folder} to its owner: {problem}")
     key = ec.generate_private_key(ec.SECP256R1())
     sans: list[x509.GeneralName] = []
     for name in names or ["localhost"]:

@@ -1,5 +1,5 @@
 """The house style holds in CI, not only on a developer's machine: ruff (lint and
-format) over the tree and mypy over the package."""
+format) over the tree and mypy over the package, for Linux and for Windows."""
 
 from __future__ import annotations
 
@@ -32,5 +32,16 @@ def test_ruff_format_leaves_every_file_as_it_is() -> None:
 @pytest.mark.slow
 def test_mypy_finds_no_type_error_in_the_package() -> None:
     result = _run("mypy", "--cache-dir", str(REPO / ".mypy_cache"), "itaudit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success" in result.stdout
+
+
+@pytest.mark.slow
+def test_mypy_for_windows_finds_no_posix_only_call() -> None:
+    """The officer's side runs on Windows: typeshed's win32 stubs flag POSIX-only calls
+    (os.geteuid, signal.SIGHUP, fcntl, pwd, ...) used without an `if sys.platform ==
+    "win32":` branch. Its own cache: the platform changes what every module means."""
+    cache = REPO / ".mypy_cache" / "win32"
+    result = _run("mypy", "--platform", "win32", "--cache-dir", str(cache), "itaudit")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout

@@ -175,6 +175,10 @@ class LinuxContext(OSContext):
 
     @property
     def elevated(self) -> bool | None:
+        import sys
+
+        if sys.platform == "win32":
+            return None  # a Linux-only context; the branch keeps mypy --platform win32 clean
         return os.geteuid() == 0
 
     def _path(self, path: str) -> str:

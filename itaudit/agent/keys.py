@@ -5,7 +5,9 @@ Default location:
 - Linux, a user: $XDG_CONFIG_HOME/itaudit/agent-key.pem (or ~/.config/itaudit/...)
 - Windows: %ProgramData%\\itaudit\\agent-key.pem
 `--key PATH` overrides it. The key is created on first use, readable only by
-its owner (0600); `itaudit ingest` pins the first key it sees per host.
+its owner (0600; on Windows an ACL set with icacls: SYSTEM, Administrators and
+the user, see itaudit/fileaccess.py); `itaudit ingest` pins the first key it
+sees per host.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def load_key(path: Path) -> AgentKey:
     except ValueError as exc:
         raise AgentError(f"{path} is not a usable Ed25519 private key: {exc}") from exc
     warning = None
+    if not existed and sys.platform == "win32":
+        # The file took its folder's ACL (Users may read under %ProgramData%).
+        from itaudit.fileaccess import fix_hint, restrict_to_owner
+
+        if restrict_to_owner(path):
+            warning = f"{path} may be readable by other users; run: {fix_hint(path)}"
     if os.name == "posix":
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:

@@ -13,6 +13,7 @@ Exit codes, the same for every command:
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -39,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "ratios": "itaudit.cli.ratios_cmd:ratios",
     "readiness": "itaudit.cli.readiness_cmd:readiness",
     "advisories": "itaudit.cli.advisories_cmd:advisories",
+    "doctor": "itaudit.cli.doctor_cmd:doctor",
 }
 
 
@@ -82,5 +84,18 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(Env)
 
 
+def utf8_console(streams: tuple[object, ...] | None = None) -> None:
+    """Windows consoles and redirections default to the ANSI code page (cp1252, cp437),
+    in which Vietnamese names print as "?" or raise UnicodeEncodeError. UTF-8 with
+    `errors="replace"` shows them in Windows Terminal, PowerShell and cmd (font
+    permitting) and never stops a command over one character."""
+    for stream in streams if streams is not None else (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+
+
 def main() -> None:
+    if sys.platform == "win32":
+        utf8_console()
     cli.main(prog_name="itaudit")

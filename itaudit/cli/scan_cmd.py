@@ -223,7 +223,9 @@ def _stop_on_signals() -> Callable[[], None]:
     before = {}
     # Handlers can only be set from the main thread (a command run in a thread keeps its own).
     if threading.current_thread() is threading.main_thread():
-        for name in ("SIGTERM", "SIGHUP"):
+        # SIGBREAK: Ctrl-Break in a Windows console, which would otherwise end itaudit
+        # on the spot and leave the scan unrecorded (Ctrl-C is SIGINT everywhere).
+        for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):
             number = getattr(signal, name, None)
             if number is not None:
                 before[number] = signal.signal(number, interrupt)

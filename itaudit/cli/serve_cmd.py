@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +112,16 @@ def serve(
                 f"{token_file}: readable by other users (mode "
                 f"{token_file.stat().st_mode & 0o777:o}); run: chmod 600 {token_file}"
             )
+        if sys.platform == "win32":
+            # No mode bits there: the file's access list, read by SID (itaudit/fileaccess.py).
+            from itaudit.fileaccess import exposure, fix_hint
+
+            found = exposure(token_file)
+            if found.exposed:
+                who = ", ".join(found.who)
+                raise UsageError(f"{token_file}: readable by {who}; run: {fix_hint(token_file)}")
+            if found.error:
+                click.echo(f"warning: {found.error}; who may read the token is unknown", err=True)
     if not plain_http and cert is None:
         tls = env.workspace.inventory / "tls"
         try:
@@ -145,6 +156,8 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    if sys.platform == "win32":
+        signal.signal(signal.SIGBREAK, stop)  # Ctrl-Break in the console: stop cleanly
     click.echo(f"Listening on {server.url}{'/api/v1/reports'}", err=False)
     if config.cert is not None:
         click.echo(f"Certificate {config.cert} ({certificate_fingerprint(config.cert)})")

@@ -89,7 +89,11 @@ def find_nmap() -> str:
     """The nmap binary on PATH (or its usual Windows folder); NmapMissing otherwise."""
     found = shutil.which("nmap")
     if found is None and sys.platform == "win32":
-        found = next((p for p in _WINDOWS_PATHS if Path(p).is_file()), None)
+        # Hook (issue 18): %ProgramFiles%\Nmap and %ProgramFiles(x86)%\Nmap, from the
+        # environment rather than C:\ (see itaudit/scan/windows_nmap.py).
+        from itaudit.scan.windows_nmap import find_nmap_exe, live_host
+
+        found = find_nmap_exe(live_host())
     if found is None:
         raise NmapMissing(
             f"nmap is not installed (not found on PATH); install it: {install_hint()}"
