@@ -29,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -98,7 +100,8 @@ class Bundle:
                 if any((sub / MANIFEST).is_file() for sub in path.iterdir() if sub.is_dir()):
                     hint = f" (it holds bundles: give them, e.g. {path / '*'})"
                 raise BundleError(str(path), f"no {MANIFEST} in this folder: not a bundle{hint}")
-            return cls(str(path), _load_json(manifest_path.read_bytes(), str(manifest_path)), path)
+            data = _read_inside(path, MANIFEST, str(path))
+            return cls(str(path), _load_json(data, str(manifest_path)), path)
         if path.is_file() and zipfile.is_zipfile(path):
             return cls._open_zip(path)
         if path.is_file():
@@ -223,11 +226,38 @@ class Bundle:
             if name not in self._files:
                 raise FileNotFoundError(name)
             return self._files[name]
-        path = self._files / name
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise BundleError(f"{self.label}:{name}", f"larger than {MAX_FILE_BYTES:,} bytes")
-        return path.read_bytes()
+        return _read_inside(self._files, name, self.label)
+
+
+def _read_inside(folder: Path, name: str, label: str) -> bytes:
+    """A file of a bundle folder, never anything outside it.
+
+    A USB stick is untrusted: a symbolic link in a bundle could pull a file of
+    the officer's machine into a report (a key, a password file), and a FIFO
+    would block the parse. A link is followed only when it stays inside the
+    bundle folder; anything but a regular file is refused, named.
+    """
+    path = folder / name
+    where = f"{label}:{name}"
+    st = os.lstat(path)  # FileNotFoundError is the caller's "file missing"
+    if stat.S_ISLNK(st.st_mode):
+        target = path.resolve()
+        root = folder.resolve()
+        if root not in target.parents:
+            raise BundleError(
+                where, f"a symbolic link to {target}, outside the bundle: not followed"
+            )
+        st = os.stat(target)
+        path = target
+    if not stat.S_ISREG(st.st_mode):
+        raise BundleError(where, "not a regular file (a pipe or a device?): not read")
+    if st.st_size > MAX_FILE_BYTES:
+        raise BundleError(where, f"larger than {MAX_FILE_BYTES:,} bytes")
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise BundleError(where, f"larger than {MAX_FILE_BYTES:,} bytes")
+    return data
 
 
 def _opt_str(value: Any) -> str | None:

@@ -96,3 +96,28 @@ def test_parse_cli_reports_a_broken_bundle_with_exit_2(run_cli, bundle_copy):
     res = run_cli("agent", "parse", str(bundle_copy))
     assert res.returncode == 2
     assert "manifest.json" in res.stderr and "invalid JSON" in res.stderr
+
+
+def test_a_link_out_of_the_bundle_is_not_followed_and_is_named(tmp_path, run_cli):
+    """Issue 12 (6): a symbolic link in a bundle folder on a USB stick must not
+    pull a file of the officer's machine into a report."""
+    secret = tmp_path / "officer-secret.txt"
+    secret.write_text("SECRET-OF-THE-OFFICER")
+    bundle = tmp_path / "stick" / "PC"
+    shutil.copytree(FIXTURES / "win11-defender-only" / "bundle", bundle)
+    (bundle / "cim-bios.json").unlink()
+    (bundle / "cim-bios.json").symlink_to(secret)
+    (bundle / "inside.json").write_bytes(
+        (FIXTURES / "win11-defender-only" / "bundle" / "cim-os.json").read_bytes()
+    )
+    (bundle / "cim-os.json").unlink()
+    (bundle / "cim-os.json").symlink_to("inside.json")  # stays inside: followed
+    out = tmp_path / "out"
+    result = run_cli("agent", "parse", str(bundle), "--out-dir", str(out))
+    assert result.returncode == 0, result.output
+    text = next(out.glob("*.json")).read_text(encoding="utf-8")
+    assert "SECRET-OF-THE-OFFICER" not in text
+    report = json.loads(text)
+    notes = " ".join(e["message"] for e in report["errors"])
+    assert "cim-bios.json: a symbolic link to" in notes and "outside the bundle" in notes
+    assert report["os"]["build"] is not None  # the link inside the bundle was read
