@@ -28,6 +28,8 @@ from itaudit.agent.probes import probes_for
 from itaudit.agent.probes.base import ProbeRun, hostname_label, iso
 from itaudit.signing import BUNDLE_SIGNATURE_FIELD
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
 SECTIONS = ("os", "hardware", "network", "security", "patches")
 
 
@@ -230,6 +232,11 @@ def _fit(value: Any, schema: dict[str, Any], path: str, notes: list[str]) -> Any
             value[i] = _fit(item, items, f"{path}[]", notes)
         return value
     if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            # A NUL or a lone surrogate in what a machine wrote (a registry value, a
+            # display name) would get the whole report refused: replace the characters.
+            value = _UNSTORABLE.sub("\ufffd", value)
+            notes.append(f"{path}: NUL or lone surrogate replaced")
         limit = schema.get("maxLength")
         if limit is not None and len(value) > limit:
             value = value[:limit]

@@ -121,3 +121,27 @@ def test_a_link_out_of_the_bundle_is_not_followed_and_is_named(tmp_path, run_cli
     notes = " ".join(e["message"] for e in report["errors"])
     assert "cim-bios.json: a symbolic link to" in notes and "outside the bundle" in notes
     assert report["os"]["build"] is not None  # the link inside the bundle was read
+
+
+def test_nul_and_lone_surrogates_from_a_machine_are_replaced_not_fatal(tmp_path, run_cli):
+    """A machine's own text (here the model name) holding NUL or a lone surrogate
+    gets U+FFFD and a note; the report is still made and passes the one validator."""
+    import hashlib
+
+    bundle = tmp_path / "PC"
+    shutil.copytree(FIXTURES / "win11-defender-only" / "bundle", bundle)
+    path = bundle / "cim-computersystem.json"
+    items = json.loads(path.read_text(encoding="utf-8-sig"))
+    items[0]["Model"] = "Bad\u0000Model\ud800"
+    data = json.dumps(items).encode()  # ASCII escapes, as ConvertTo-Json writes them
+    path.write_bytes(data)
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8-sig"))
+    manifest["sources"]["cim-computersystem"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (bundle / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("agent", "parse", str(bundle), "--out-dir", str(out))
+    assert result.returncode == 0, result.output
+    report = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    assert report["hardware"]["model"] == "Bad\ufffdModel\ufffd"
+    assert any("NUL or lone surrogate replaced" in e["message"] for e in report["errors"])
+    assert run_cli("schema", "validate", str(next(out.glob("*.json")))).returncode == 0
