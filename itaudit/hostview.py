@@ -51,6 +51,7 @@ class HostLine:
     match: str | None
     signed: bool
     identity: str = ""  # "possible impostor of #N", "rejected impostor of #N", or empty
+    enrolment: str = ""  # "enrolled (UNIT)", "revoked YYYY-MM-DD", or empty (itaudit.enrolment)
 
 
 def conflict_text(host: HostRow) -> str:
@@ -65,8 +66,11 @@ def conflict_text(host: HostRow) -> str:
 
 
 def host_lines(store: Store, org: Organisation | None, unit: str | None = None) -> list[HostLine]:
+    from itaudit.enrolment import host_states
+
     now = utcnow()
     lines = []
+    states = host_states(store)
     for host, text in store.iter_latest(unit=unit):
         doc = json.loads(text)
         asset = org.asset(host.asset_tag) if org and host.asset_tag else None
@@ -82,6 +86,7 @@ def host_lines(store: Store, org: Organisation | None, unit: str | None = None) 
                 match=host.match_method,
                 signed=is_signed(doc),
                 identity=conflict_text(host),
+                enrolment=states[host.id].label() if host.id in states else "",
             )
         )
     # Units in the order of organization.yaml, as every report lists them;

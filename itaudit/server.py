@@ -3,8 +3,10 @@
 Pushed reports go through exactly the checks of `itaudit ingest` (size bound,
 schema, freshness, signature, key pinning); the server only adds transport:
 TLS (a self-signed certificate made on first run, whose fingerprint agents
-pin), an optional enrolment token, a body limit enforced before reading, and
-socket timeouts so a slow client cannot hold a thread for ever.
+pin), bearer secrets, enrolment and revocation (itaudit/server_gate.py), a body
+limit enforced before reading, and socket timeouts so a slow client cannot hold
+a thread for ever. Windows collector bundles pushed to /api/v1/bundles are
+parsed here by the code of `itaudit agent parse`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import hmac
 import io
 import ipaddress
 import json
@@ -35,12 +36,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from itaudit import __version__
+from itaudit.enrolment import Credential
 from itaudit.errors import ItauditError, UsageError
-from itaudit.ingest import Ingestor, Source
+from itaudit.ingest import _FILE_ERRORS, FileOutcome, Ingestor, Rejected, Source, clean_text
 from itaudit.org.matching import RegisterIndex
+from itaudit.server_gate import Gate, bundle_report
 from itaudit.store import Store
 
 REPORTS_PATH = "/api/v1/reports"
+# A Windows collector bundle (.zip) pushed by the scheduled task: parsed here.
+BUNDLES_PATH = "/api/v1/bundles"
 HEALTH_PATH = "/healthz"
 SOCKET_TIMEOUT = 30.0
 DRAIN_LIMIT = 8 * 1024 * 1024  # read and drop at most this much of a refused body
@@ -69,6 +74,8 @@ class ServerConfig:
     token: str | None = None
     cert: Path | None = None
     key: Path | None = None  # both None: plain HTTP (only for loopback or a trusted segment)
+    # Antivirus/EDR catalogues for pushed bundles: the workspace's file first (may be absent).
+    catalog_files: tuple[Path, ...] = ()
 
 
 def certificate_fingerprint(cert_path: Path) -> str:
@@ -139,15 +146,21 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = SOCKET_TIMEOUT
 
-    def _reply(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+    def _reply(
+        self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
-    def _refuse(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+    def _refuse(
+        self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         """Reply without using the request body, after reading a bounded amount of it.
 
         Closing a socket with unread data makes TCP send a reset, and the client
@@ -158,7 +171,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(int(length))
         else:
             self.close_connection = True
-        self._reply(status, body)
+        self._reply(status, body, headers)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The request line is the client's text: no escape codes into the officer's log.
@@ -177,10 +190,36 @@ class _Handler(BaseHTTPRequestHandler):
     do_DELETE = do_PUT
 
     def do_POST(self) -> None:
-        if self.path != REPORTS_PATH:
+        if self.path not in (REPORTS_PATH, BUNDLES_PATH):
             self._refuse(HTTPStatus.NOT_FOUND, {"status": "error", "reason": "not found"})
             return
-        if not self.server.authorised(self.headers.get("Authorization", "")):
+        address = self.client_address[0]
+        wait = self.server.gate.limiter.blocked_for(address)
+        if wait:
+            log.warning("%s rate-limited: too many refused attempts", address)
+            self._refuse(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {
+                    "status": "error",
+                    "reason": f"too many refused attempts from {address}; retry in {int(wait)} s",
+                },
+                {"Retry-After": str(int(wait))},
+            )
+            return
+        try:
+            credential = self.server.gate.credential(self.headers.get("Authorization", ""))
+        except ItauditError as exc:
+            log.error("%s store failed: %s", address, exc)
+            self._refuse(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {
+                    "status": "error",
+                    "reason": "the collector cannot store reports now; retry later",
+                },
+            )
+            return
+        if credential is None:
+            self.server.gate.refused(address, None, "missing or wrong enrolment secret")
             self._refuse(
                 HTTPStatus.UNAUTHORIZED, {"status": "error", "reason": "missing or wrong token"}
             )
@@ -210,7 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            outcome = self.server.ingest(body, f"push:{self.client_address[0]}")
+            outcome = self.server.ingest(
+                body, f"push:{address}", credential, address, bundle=self.path == BUNDLES_PATH
+            )
         except ItauditError as exc:
             # The store failed, not the report: the agent should try again later.
             log.error("%s store failed: %s", self.client_address[0], exc)
@@ -222,9 +263,11 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
-        status = {"accepted": HTTPStatus.CREATED, "duplicate": HTTPStatus.OK}.get(
-            outcome.status, HTTPStatus.UNPROCESSABLE_ENTITY
-        )
+        status = {
+            "accepted": HTTPStatus.CREATED,
+            "duplicate": HTTPStatus.OK,
+            "refused": HTTPStatus.FORBIDDEN,
+        }.get(outcome.status, HTTPStatus.UNPROCESSABLE_ENTITY)
         self._reply(
             status,
             {
@@ -247,11 +290,12 @@ class CollectorServer(ThreadingHTTPServer):
     def __init__(self, store: Store, register: RegisterIndex, config: ServerConfig):
         self.config = config
         self.ingestor = Ingestor(store, register, max_bytes=config.max_bytes)
+        self.gate = Gate(store, config.token)
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._per_address: dict[str, int] = {}
         self._per_address_lock = threading.Lock()
-        self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        self.counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "refused": 0}
         self._tls: ssl.SSLContext | None = None
         if config.cert is not None and config.key is not None:
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -340,21 +384,53 @@ class CollectorServer(ThreadingHTTPServer):
             host = host.decode()
         return f"{scheme}://{host}:{port}"
 
-    def authorised(self, header: str) -> bool:
-        if self.config.token is None:
-            return True
-        expected = f"Bearer {self.config.token}"
-        return hmac.compare_digest(header.encode(), expected.encode())
-
-    def ingest(self, body: bytes, source: str) -> Any:
+    def ingest(
+        self,
+        body: bytes,
+        source: str,
+        credential: Credential | None = None,
+        address: str = "",
+        bundle: bool = False,
+    ) -> Any:
+        """Check the pushed report against the gate, then store it as ingest would."""
+        credential = credential or Credential("open")
         with self._lock:
-            summary = self.ingestor.run([Source(source, partial(io.BytesIO, body), len(body))])
-        outcome = summary.outcomes[0]
+            outcome = self._ingest(body, clean_text(source), credential, address, bundle)
         self.counts[outcome.status] += 1
         log.info(
             "%s %s %s %s", source, outcome.status, outcome.hostname or "-", outcome.reason[:200]
         )
         return outcome
+
+    def _ingest(
+        self, body: bytes, source: str, credential: Credential, address: str, bundle: bool
+    ) -> FileOutcome:
+        if bundle:
+            try:
+                body = bundle_report(body, credential.unit, self.config.catalog_files)
+            except (Rejected, *_FILE_ERRORS) as exc:
+                summary = self.ingestor.run([Source(source, partial(_raise, exc), len(body))])
+                return summary.outcomes[0]
+        item = Source(source, partial(io.BytesIO, body), len(body))
+        try:
+            prepared = self.ingestor.prepare(item)
+        except (Rejected, OSError, *_FILE_ERRORS):
+            # Ingest rejects it again, with the same reason, and records the rejection.
+            return self.ingestor.run([item]).outcomes[0]
+        fingerprint = prepared.signer.fingerprint if prepared.signer is not None else None
+        refusal = self.gate.check(prepared.document, fingerprint, credential)
+        hostname = str(prepared.document["identity"]["hostname"])
+        if refusal is not None:
+            self.gate.refused(address, hostname, refusal)
+            return FileOutcome(source, "refused", refusal, hostname)
+        outcome = self.ingestor._store_batch([(None, prepared, source)])[0]
+        if outcome.status == "accepted":
+            self.gate.enrolled(prepared.document, credential, address)
+        return outcome
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
 
 
 def _cut(sock: socket.socket) -> None:

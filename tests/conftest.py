@@ -154,6 +154,7 @@ def make_report(demo_reports):
     def make(hostname: str = "TEST-PC01", **overrides):
         doc = copy.deepcopy(template)
         doc.pop("signature", None)
+        doc.pop("bundle_signature", None)  # a new machine: unsigned until a test signs it
         doc["report_id"] = str(uuid.uuid4())
         # A fresh machine unless the test says otherwise: new UUID, serial, MAC.
         rand = uuid.uuid4()

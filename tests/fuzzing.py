@@ -110,6 +110,7 @@ def _delete(doc: Any, path: tuple) -> Any:
 def hostile_reports(draw: Any, template: dict[str, Any]) -> tuple[str, bytes]:
     doc = copy.deepcopy(template)
     doc.pop("signature", None)
+    doc.pop("bundle_signature", None)
     doc["report_id"] = str(uuid.UUID(int=draw(st.integers(0, 2**64))))
     mutations = draw(st.integers(1, 3))
     for _ in range(mutations):

@@ -51,6 +51,8 @@ from itaudit.agent.errors import BundleError
 
 FORMAT = "itaudit-bundle/1"
 MANIFEST = "manifest.json"
+# Written instead of a bundle when a policy stopped the collector (collect.ps1, "self-check").
+SELFCHECK = "selfcheck.txt"
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_BUNDLE_BYTES = 128 * 1024 * 1024
 MAX_SOURCES = 500
@@ -99,6 +101,8 @@ class Bundle:
                 hint = ""
                 if any((sub / MANIFEST).is_file() for sub in path.iterdir() if sub.is_dir()):
                     hint = f" (it holds bundles: give them, e.g. {path / '*'})"
+                if (path / SELFCHECK).is_file():
+                    raise BundleError(str(path), blocked_reason((path / SELFCHECK).read_bytes()))
                 raise BundleError(str(path), f"no {MANIFEST} in this folder: not a bundle{hint}")
             data = _read_inside(path, MANIFEST, str(path))
             return cls(str(path), _load_json(data, str(manifest_path)), path)
@@ -141,6 +145,8 @@ class Bundle:
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise BundleError(str(path), f"unreadable zip ({exc})") from exc
         if MANIFEST not in files:
+            if SELFCHECK in files:
+                raise BundleError(str(path), blocked_reason(files[SELFCHECK]))
             raise BundleError(str(path), f"no {MANIFEST} in the zip: not a bundle")
         return cls(str(path), _load_json(files[MANIFEST], f"{path}:{MANIFEST}"), files)
 
@@ -265,11 +271,11 @@ def _opt_str(value: Any) -> str | None:
 
 
 def _zip_prefix(names: Sequence[str], label: str) -> str:
-    if MANIFEST in names:
+    if MANIFEST in names or SELFCHECK in names:
         return ""
     tops = {n.split("/", 1)[0] for n in names if "/" in n}
     for top in tops:
-        if f"{top}/{MANIFEST}" in names:
+        if f"{top}/{MANIFEST}" in names or f"{top}/{SELFCHECK}" in names:
             return f"{top}/"
     raise BundleError(label, f"no {MANIFEST} at the root of the zip or in one top folder")
 
@@ -445,3 +451,10 @@ def zip_bundle(folder: Path, target: Path) -> Path:
                 zf.write(path, path.name)
     target.write_bytes(buf.getvalue())
     return target
+
+
+def blocked_reason(data: bytes) -> str:
+    """What a collector stopped by policy wrote (its self-check line), for the officer."""
+    text = data[:600].decode("utf-8-sig", "replace")
+    line = " ".join("".join(c if c.isprintable() else " " for c in text).split())[:400]
+    return f"the collector was blocked by policy on this machine, no facts collected ({line})"

@@ -41,6 +41,9 @@ COMMANDS: dict[str, str] = {
     "readiness": "itaudit.cli.readiness_cmd:readiness",
     "advisories": "itaudit.cli.advisories_cmd:advisories",
     "doctor": "itaudit.cli.doctor_cmd:doctor",
+    "enrol": "itaudit.cli.enrol_cmd:enrol",
+    "store": "itaudit.cli.store_cmd:store",
+    "schedule": "itaudit.cli.schedule_cmd:schedule",
 }
 
 

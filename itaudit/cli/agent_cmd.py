@@ -93,6 +93,20 @@ def agent() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also keep every raw output in this folder (a bundle, e.g. to record a test fixture).",
 )
+@click.option(
+    "--queue",
+    "queue_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --push: keep a report that cannot be sent in this folder and send it "
+    "(and every waiting one) on the next run.",
+)
+@click.option(
+    "--queue-limit",
+    type=click.IntRange(1, 1000),
+    default=30,
+    show_default=True,
+    help="Most reports the queue keeps (the oldest are dropped).",
+)
 @workspace_options
 @pass_env
 def collect(
@@ -106,6 +120,8 @@ def collect(
     push: str | None,
     cafile: Path | None,
     token_file: Path | None,
+    queue_dir: Path | None,
+    queue_limit: int,
 ) -> None:
     """Collect this machine's facts into one signed HostReport.
 
@@ -119,17 +135,24 @@ def collect(
       Windows: %ProgramData%\\itaudit\\agent-key.pem      (--key PATH overrides)
 
     \b
-    Exit status: 0 report written (and accepted, with --push), 1 the collector
-    rejected it, 2 usage error, 3 the machine, the key or the collector failed.
+    Exit status: 0 report written (and accepted, with --push; or kept in the
+    --queue when the collector cannot take it now), 1 the collector rejected
+    it, 2 usage error, 3 the machine, the key or the collector failed.
     """
     from itaudit.agent.collect import collect_live, load_catalogs
 
+    if queue_dir is not None and not push:
+        raise UsageError("--queue goes with --push URL")
     if save_bundle is not None and save_bundle.exists() and any(save_bundle.iterdir()):
         raise UsageError(f"{save_bundle} is not empty: give a new folder for --save-bundle")
     catalog = load_catalogs(list(catalogs), env.workspace.root / WORKSPACE_CATALOG)
     report = collect_live(catalog, unit, save_bundle)
     data = _finish(report, out, key_path, no_sign, default_key=True, to_stdout=push is None)
-    if push:
+    if push and queue_dir is not None:
+        from itaudit.cli.agent_ops_cmd import push_with_queue
+
+        push_with_queue(data, push, cafile, token_file, queue_dir, queue_limit)
+    elif push:
         _push(data, push, cafile, token_file)
 
 
@@ -334,7 +357,7 @@ def _push(data: bytes, url: str, cafile: Path | None, token_file: Path | None) -
         return
     raise CommandFailed(
         f"collector refused the report (HTTP {result.http_status}, {result.status}): {result.reason}",
-        EXIT_FINDINGS if result.http_status == 422 else EXIT_ENVIRONMENT,
+        EXIT_FINDINGS if result.http_status in (403, 422) else EXIT_ENVIRONMENT,
     )
 
 
@@ -347,3 +370,14 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise CommandFailed(
             f"cannot write {path}: {exc.strerror or exc}", EXIT_ENVIRONMENT
         ) from exc
+
+
+def _attach_operations() -> None:
+    # `agent install` and `agent push` live in their own module (agent_ops_cmd.py).
+    from itaudit.cli.agent_ops_cmd import install, push
+
+    agent.add_command(install)
+    agent.add_command(push)
+
+
+_attach_operations()

@@ -1,4 +1,5 @@
-"""`itaudit hosts`, `hosts show`, `hosts history`, `hosts rekey`, `hosts resolve`."""
+"""`itaudit hosts`, `hosts show`, `hosts history`, `hosts rekey`, `hosts resolve`,
+`hosts revoke`."""
 
 from __future__ import annotations
 
@@ -69,8 +70,30 @@ def hosts(ctx: click.Context, env: Env, unit: str | None, missing: bool, fmt: st
     emit_rows(
         rows,
         fmt,
-        ["unit", "hostname", "type", "os", "last_report", "asset", "match", "signed", "identity"],
-        ["Unit", "Host", "Type", "OS", "Last report", "Asset", "Matched by", "Signed", "Identity"],
+        [
+            "unit",
+            "hostname",
+            "type",
+            "os",
+            "last_report",
+            "asset",
+            "match",
+            "signed",
+            "identity",
+            "enrolment",
+        ],
+        [
+            "Unit",
+            "Host",
+            "Type",
+            "OS",
+            "Last report",
+            "Asset",
+            "Matched by",
+            "Signed",
+            "Identity",
+            "Enrolment",
+        ],
     )
     if fmt == Format.TABLE:
         click.echo(f"\n{len(rows)} host(s)")
@@ -207,3 +230,29 @@ def resolve(
     env.store().resolve_conflict(row.id, decision == "accept", actor, reason)
     what = "accepted as a machine of its own" if decision == "accept" else "rejected"
     click.echo(f"host #{row.id} ({row.hostname}): {what}; run `itaudit check` to update results.")
+
+
+@hosts.command()
+@click.argument("host")
+@click.option("--reason", help="Why (machine stolen, key leaked, retired...); required to revoke.")
+@click.option("--lift", is_flag=True, help="Accept HOST's pushes again.")
+@click.option("--by", "actor", help="Who decides [default: the current user].")
+@workspace_options
+@pass_env
+def revoke(env: Env, host: str, reason: str | None, lift: bool, actor: str | None) -> None:
+    """Refuse HOST's further pushes to `itaudit serve` (HOST: name, asset tag or id).
+
+    The collector answers 403 to any report claiming to be HOST, whatever secret
+    or key it carries; its stored reports stay. Recorded with who and why;
+    `itaudit hosts` lists it as revoked. --lift accepts it again.
+    """
+    from itaudit.enrolment import revoke as revoke_host
+
+    if not lift and not (reason or "").strip():
+        raise UsageError("say why with --reason (it is recorded and shown)")
+    row = _resolve(env, host)
+    revoke_host(env.store(), row.id, (reason or "").strip(), actor, lift=lift)
+    if lift:
+        click.echo(f"host #{row.id} ({row.hostname}): revocation lifted; its pushes are accepted.")
+    else:
+        click.echo(f"host #{row.id} ({row.hostname}): revoked; the collector refuses its pushes.")

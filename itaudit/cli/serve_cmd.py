@@ -52,7 +52,8 @@ from itaudit.errors import InputError, ItauditError, UsageError
 @click.option(
     "--token-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding the enrolment token agents must send (Authorization: Bearer).",
+    help="File holding the single shared secret agents may send (Authorization: Bearer); "
+    "per-unit secrets: itaudit enrol create.",
 )
 @click.option("--max-size", default="5M", show_default=True, help="Largest report accepted.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request.")
@@ -72,15 +73,18 @@ def serve(
 ) -> None:
     """Receive reports pushed by agents over the LAN (HTTPS).
 
-    Agents POST their signed reports to /api/v1/reports; each goes through the
-    same checks as `itaudit ingest`. With no --cert, a self-signed certificate
+    Agents POST their signed reports to /api/v1/reports (Windows collector
+    bundles, .zip, to /api/v1/bundles); each goes through the same checks as
+    `itaudit ingest`. A unit's enrolment secret (itaudit enrol create) enrols a
+    machine on its first push and pins its key; revoked hosts are refused. With no --cert, a self-signed certificate
     is created in inventory/tls/ on first run: give its file (or fingerprint)
     to the agents so they can verify this collector. Stop with Ctrl-C.
 
     \b
     Replies: 201 accepted, 200 duplicate, 422 rejected (with the reason),
-    401 wrong token, 411 no Content-Length, 413 too large, 503 the store
-    failed (send again later).
+    401 wrong token, 403 refused (revoked host, not its pinned key), 411 no
+    Content-Length, 413 too large, 429 too many refused attempts from that
+    address, 503 the store failed (send again later).
     """
     from itaudit.org.matching import RegisterIndex
     from itaudit.server import (
@@ -146,6 +150,7 @@ def serve(
         token=token,
         cert=None if plain_http else cert,
         key=None if plain_http else key,
+        catalog_files=(env.workspace.inventory / "security-products.yaml",),
     )
     try:
         server = CollectorServer(env.store(), RegisterIndex(org), config)
@@ -176,3 +181,5 @@ def serve(
     click.echo(
         f"Stopped: {c['accepted']} accepted, {c['duplicate']} duplicate, {c['rejected']} rejected."
     )
+    if c["refused"]:
+        click.echo(f"{c['refused']} push(es) refused (revoked host, key not pinned, wrong unit).")

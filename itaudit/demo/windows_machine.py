@@ -238,6 +238,8 @@ class WinMachine:
         ):
             self.services[name] = (display, "Running", "Auto")
         self.services["wuauserv"] = ("Windows Update", "Stopped", "Manual")
+        self.services["UsoSvc"] = ("Update Orchestrator Service", "Running", "Auto")
+        self.services["WaaSMedicSvc"] = ("Windows Update Medic Service", "Stopped", "Manual")
         self.services["TermService"] = (
             "Remote Desktop Services",
             "Running" if self.server else "Stopped",
@@ -306,6 +308,37 @@ class WinMachine:
         self.nla: int = 1
         self.smb1_server: int | None = None  # LanmanServer SMB1 value (None: not set)
         self.autorun: int = 255
+        self.no_autorun: int | None = 1
+        # UAC (EnableLUA, ConsentPromptBehaviorAdmin, PromptOnSecureDesktop): Windows' defaults.
+        self.uac: dict[str, int] = {
+            "EnableLUA": 1,
+            "ConsentPromptBehaviorAdmin": 5,
+            "PromptOnSecureDesktop": 1,
+        }
+        self.wu_policy: dict[str, int] | None = None  # no Windows Update policy: automatic updates
+        self.llmnr: int | None = 0  # EnableMulticast policy
+        self.netbios: int = 2  # NetbiosOptions of every adapter (2 = off)
+        # USB storage: state-secret machines have the USBSTOR driver disabled; others keep it and
+        # remember the USB disks plugged in (Enum\USBSTOR subkey names).
+        self.usbstor_start: int = 4 if base.secret else 3
+        self.usb_devices: list[str] = (
+            []
+            if base.secret
+            else [
+                "Disk&Ven_Kingston&Prod_DataTraveler_3.0&Rev_PMAP",
+                "Disk&Ven_SanDisk&Prod_Ultra&Rev_1.00",
+            ][: rng.randrange(3)]
+        )
+        # Last logon of each enabled local account (the staff member today or lately, the IT officer
+        # within the month); the disabled built-in accounts never log on.
+        self.last_logon: dict[int, datetime | None] = {
+            1001: self.collected - timedelta(days=rng.randint(1, 30)),
+            1002: self.collected - timedelta(hours=rng.randint(1, 70)),
+        }
+        self.password_not_required: set[int] = set()
+        self.tamper_protected = True
+        self.extra_software: list[tuple[str, str, str, str]] = []
+        self.extra_services: dict[str, tuple[str, str, str]] = {}
         self.time_type: str = "NTP"
         self.updates: list[Update] = []
         self.qfe: list[tuple[str, str, datetime]] = []
@@ -458,6 +491,7 @@ class WinMachine:
 
     def _defect_autorun_on(self, d: Defect) -> None:
         self.autorun = 0x91  # the value Windows writes by default
+        self.no_autorun = None  # and no NoAutorun policy
 
     def _defect_guest_enabled(self, d: Defect) -> None:
         self.accounts[501][1] = False
@@ -509,6 +543,27 @@ class WinMachine:
         for p in self.history:
             p["last"] = self.collected
         self._behind(int(shift.days) + 10)
+
+    def _defect_kms_activator(self, d: Defect) -> None:
+        self.extra_software.append(("KMSpico", "10.2.0", "Team Daz", "20250915"))
+        self.extra_services["KMSELDI"] = ("Service KMSELDI", "Running", "Auto")
+
+    def _defect_ultraviewer(self, d: Defect) -> None:
+        self.extra_software.append(
+            ("UltraViewer version 6.6.112", "6.6.112", "DucFabulous", "20260402")
+        )
+
+    def _defect_uac_off(self, d: Defect) -> None:
+        self.uac["EnableLUA"] = 0
+
+    def _defect_usb_enabled(self, d: Defect) -> None:
+        self.usbstor_start = 3
+        self.usb_devices = ["Disk&Ven_Kingston&Prod_DataTraveler_3.0&Rev_PMAP"]
+
+    def _defect_wu_disabled(self, d: Defect) -> None:
+        display, _state, _start = self.services["wuauserv"]
+        self.services["wuauserv"] = (display, "Stopped", "Disabled")
+        self.wu_policy = {"NoAutoUpdate": 1}
 
     def _defect_unsigned(self, d: Defect) -> None:
         pass  # decided when the bundle is signed

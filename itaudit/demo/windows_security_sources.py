@@ -76,8 +76,29 @@ def mp_status(m: WinMachine) -> Any:
         "AntivirusSignatureAge": 0,
         "DefenderSignaturesOutOfDate": False,
         "AMProductVersion": "4.18.25100.9",
-        "IsTamperProtected": True,
+        "IsTamperProtected": m.tamper_protected,
         "ComputerState": 0,
+        # collect.ps1 now also selects BehaviorMonitorEnabled, IoavProtectionEnabled and
+        # OnAccessProtectionEnabled; the demo keeps the recorded fixtures' shape until a fixture
+        # has them (tests/demo/test_demo_bundles.py): behaviour monitoring comes from Get-MpPreference.
+    }
+
+
+@source("mp-preference", "powershell", "Get-MpPreference")
+def mp_preference(m: WinMachine) -> Any:
+    if not m.defender_active:
+        return Failed(
+            "failed",
+            "Operation failed with the following error: 0x800106ba. The service is not running.",
+            "0x800106ba",
+        )
+    return {
+        "PUAProtection": 1,
+        "DisableScriptScanning": False,
+        "DisableRemovableDriveScanning": False,
+        "DisableBehaviorMonitoring": False,
+        "DisableRealtimeMonitoring": False,
+        "DisableIOAVProtection": False,
     }
 
 
@@ -85,7 +106,7 @@ def mp_status(m: WinMachine) -> Any:
 def services(m: WinMachine) -> Any:
     return [
         {"Name": name, "DisplayName": display, "State": state, "StartMode": start}
-        for name, (display, state, start) in m.services.items()
+        for name, (display, state, start) in (m.services | m.extra_services).items()
     ]
 
 
@@ -152,11 +173,47 @@ def local_admins_cim(m: WinMachine) -> Any:
 @source("cim-useraccounts", "cim", "root/cimv2:Win32_UserAccount")
 def cim_users(m: WinMachine) -> Any:
     return [
-        {"Name": name, "SID": account_sid(m, rid), "Disabled": disabled, "LocalAccount": True}
+        {
+            "Name": name,
+            "SID": account_sid(m, rid),
+            "Disabled": disabled,
+            "LocalAccount": True,
+            # PasswordRequired (now selected too) is left out, as in the recorded fixtures;
+            # Get-LocalUser (local-users) carries it.
+        }
         for rid, (name, disabled) in sorted(
             m.accounts.items(), key=lambda kv: str(kv[1][0]).lower()
         )
     ]
+
+
+def _password_required(m: WinMachine, rid: int) -> bool:
+    # Guest (501) and DefaultAccount (503) carry UF_PASSWD_NOTREQD on every Windows.
+    return rid not in (501, 503) and rid not in m.password_not_required
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+@source("local-users", "powershell", "Get-LocalUser")
+def local_users(m: WinMachine) -> Any:
+    out = []
+    for rid, (name, disabled) in sorted(m.accounts.items(), key=lambda kv: str(kv[1][0]).lower()):
+        default = None if disabled else m.collected - timedelta(days=3)
+        logon = m.last_logon.get(rid, default)
+        password_set = m.installed if disabled else m.collected - timedelta(days=20)
+        out.append(
+            {
+                "Name": name,
+                "SID": account_sid(m, rid),
+                "Enabled": not disabled,
+                "PasswordRequired": _password_required(m, rid),
+                "LastLogon": _iso(logon),
+                "PasswordLastSet": _iso(password_set),
+            }
+        )
+    return out
 
 
 @source("netusermodals", "powershell", "NetUserModalsGet levels 0 and 3")
@@ -216,7 +273,9 @@ registry(
 registry(
     "reg-system-policy",
     r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System",
-    lambda m: {} if m.inactivity is None else {"InactivityTimeoutSecs": m.inactivity},
+    lambda m: (
+        dict(m.uac) | ({} if m.inactivity is None else {"InactivityTimeoutSecs": m.inactivity})
+    ),
 )
 registry(
     "reg-terminal-server",
@@ -247,7 +306,10 @@ registry("reg-svc-mrxsmb10", r"HKLM:\SYSTEM\CurrentControlSet\Services\mrxsmb10"
 registry(
     "reg-explorer-policy-hklm",
     r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer",
-    lambda m: {"NoDriveTypeAutoRun": m.autorun},
+    lambda m: (
+        {"NoDriveTypeAutoRun": m.autorun}
+        | ({} if m.no_autorun is None else {"NoAutorun": m.no_autorun})
+    ),
 )
 registry(
     "reg-explorer-policy-hkcu",
@@ -259,6 +321,55 @@ registry(
     r"HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters",
     lambda m: {"Type": m.time_type, "NtpServer": f"{NTP},0x9"},
 )
+registry(
+    "reg-dnsclient-policy",
+    r"HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\DNSClient",
+    lambda m: None if m.llmnr is None else {"EnableMulticast": m.llmnr},
+)
+registry(
+    "reg-netbt-params",
+    r"HKLM:\SYSTEM\CurrentControlSet\Services\NetBT\Parameters",
+    lambda m: {"DhcpNodeType": 8},
+)
+
+
+@source(
+    "reg-netbt-interfaces",
+    "registry-tree",
+    r"HKLM:\SYSTEM\CurrentControlSet\Services\NetBT\Parameters\Interfaces",
+)
+def netbt_interfaces(m: WinMachine) -> Any:
+    return {
+        f"Tcpip_{{{stable_guid(m.hostname + a.name).upper()}}}": {"NetbiosOptions": m.netbios}
+        for a in m.adapters
+    }
+
+
+registry(
+    "reg-svc-usbstor",
+    r"HKLM:\SYSTEM\CurrentControlSet\Services\USBSTOR",
+    lambda m: {"Start": m.usbstor_start},
+)
+registry(
+    "reg-removable-storage-policy",
+    r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices",
+    lambda m: None,
+)
+
+
+@source(
+    "reg-removable-storage-classes",
+    "registry-tree",
+    r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices",
+)
+def removable_storage_classes(m: WinMachine) -> Any:
+    return NOT_FOUND
+
+
+@source("reg-enum-usbstor", "registry-tree", r"HKLM:\SYSTEM\CurrentControlSet\Enum\USBSTOR")
+def enum_usbstor(m: WinMachine) -> Any:
+    # Windows creates the key with the first USB disk: none ever plugged in, no key.
+    return {name: {} for name in m.usb_devices} if m.usb_devices else NOT_FOUND
 
 
 # -- patches ------------------------------------------------------------------------------
@@ -307,12 +418,17 @@ registry(
     r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending",
     lambda m: None,
 )
+registry(
+    "reg-wu-au-policy",
+    r"HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU",
+    lambda m: None if m.wu_policy is None else dict(m.wu_policy),
+)
 
 # -- software -------------------------------------------------------------------------------
 SOFTWARE_64 = [
     (
-        "Microsoft Office Standard 2021 - vi-vn",
-        "16.0.14332.20771",
+        "Microsoft Office LTSC Standard 2024 - vi-vn",
+        "16.0.17932.20328",
         "Microsoft Corporation",
         "20250314",
     ),
@@ -347,7 +463,7 @@ def _keys(items: list[tuple[str, str, str, str]]) -> dict[str, Any]:
     r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall",
 )
 def uninstall_64(m: WinMachine) -> Any:
-    items = list(SOFTWARE_64)
+    items = list(SOFTWARE_64) + m.extra_software
     if not m.server:
         items.append((BKAV_AV, "5.1.0.2026", "Bkav Corporation", "20250301"))
     if m.edr_installed:

@@ -429,6 +429,9 @@ def load_advisories(folder: Path, problems: list[Problem]) -> Catalog:
 
 
 # -- frameworks ----------------------------------------------------------------------
+FRAMEWORK_KINDS = ("legal", "standard", "reference", "policy")
+
+
 def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
     src = str(path)
     r = _Reader(src, problems)
@@ -442,12 +445,20 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
             Problem(src, "a framework file is a mapping (framework, title, requirements)")
         )
         return None
-    r.known_keys(doc, ("framework", "title", "source", "notes", "requirements"), "a framework")
+    r.known_keys(
+        doc,
+        ("framework", "title", "source", "notes", "requirements", "document", "kind"),
+        "a framework",
+    )
     fw_id = r.text(doc, "framework")
     if fw_id and fw_id != path.stem:
         r.error(doc, "framework", f"must equal the file name ({path.stem!r})")
     title = r.bilingual(doc, "title")
     source = r.text(doc, "source") or ""
+    document = r.bilingual(doc, "document", required=False)
+    kind = r.text(doc, "kind", required=False) or "legal"
+    if kind not in FRAMEWORK_KINDS:
+        r.error(doc, "kind", f"must be one of {', '.join(FRAMEWORK_KINDS)}")
     req_nodes = r.mappings(
         doc,
         "requirements",
@@ -460,7 +471,11 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
     reqs: list[Requirement] = []
     seen: set[str] = set()
     for node in req_nodes:
-        r.known_keys(node, ("id", "title", "rules", "confirmed", "note"), "a requirement")
+        r.known_keys(
+            node,
+            ("id", "title", "rules", "confirmed", "note", "clause", "document"),
+            "a requirement",
+        )
         req_id = r.text(node, "id")
         if req_id in seen:
             r.error(node, "id", f"duplicate requirement {req_id!r}")
@@ -483,6 +498,8 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
                     confirmed,
                     r.text(node, "note", required=False),
                     r.where(node),
+                    r.bilingual(node, "clause", required=False),
+                    r.bilingual(node, "document", required=False),
                 )
             )
     if not fw_id or not title:
@@ -494,6 +511,8 @@ def _load_framework(path: Path, problems: list[Problem]) -> Framework | None:
         tuple(reqs),
         Where(src, doc.line),
         r.text(doc, "notes", required=False),
+        document,
+        kind,
     )
 
 

@@ -267,6 +267,11 @@ class Requirement:
     confirmed: bool
     note: str | None
     where: Where
+    # How a reader finds it in the published text ("Phụ lục I, mục 1.1"), and the
+    # document when it is not the framework's own (a Decree 85 article listed
+    # beside Circular 12): see itaudit.report.citations.
+    clause: Text | None = None
+    document: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,12 @@ class Framework:
     requirements: tuple[Requirement, ...]
     where: Where
     notes: str | None = None
+    # The document's number and name as a reader looks it up ("Thông tư
+    # 12/2022/TT-BTTTT") and what it is: legal (law, decree, circular, directive),
+    # standard (TCVN), reference (CIS, a cross-reference only) or policy (the
+    # department's own choice beyond level 1).
+    document: Text | None = None
+    kind: str = "legal"
     _by_id: dict[str, Requirement] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

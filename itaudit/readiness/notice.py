@@ -29,6 +29,41 @@ from itaudit.readiness.evaluate import Readiness, tn
 from itaudit.readiness.view import roster_rows, subject_label
 
 REQUESTS = ("duty", "patches", "hunting", "consoles", "backups", "plan")
+# Decree 30/2020/NĐ-CP letters sub-points in the Vietnamese alphabet: no f, j, w, z.
+VI_LETTERS = (
+    "a",
+    "b",
+    "c",
+    "d",
+    "đ",
+    "e",
+    "g",
+    "h",
+    "i",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "p",
+    "q",
+    "r",
+    "s",
+    "t",
+    "u",
+    "v",
+    "x",
+    "y",
+)
+
+
+def sub_point(index: int) -> str:
+    """The letter of the `index`-th sub-point (0-based): a, b, c, d, đ, e, g, ...;
+    past y, doubled (aa, bb, ...) rather than borrowing a letter Vietnamese lacks."""
+    n = len(VI_LETTERS)
+    return VI_LETTERS[index % n] * (index // n + 1)
+
+
 _UNKNOWN = "......"
 
 
@@ -182,7 +217,7 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
         country=N("country"),
         motto=N("motto"),
         place_date=_place_date(place, r.today, lang),
-        subject=N("subject", holiday=h.name(lang)),
+        subject=N("subject", holiday=h.name(lang), year=h.start.year),
         to=N("to"),
         # A notice for one unit (--unit) goes to that unit only.
         addressees=tuple(f"{u.name.get(lang)}." for u in r.units if u.unit == r.unit)
@@ -193,7 +228,10 @@ def build_notice(r: Readiness, org: Organisation, lang: str = "vi") -> Notice:
             holiday=h.name(lang),
             start=format_date(h.start, lang),
             end=format_date(h.end, lang),
-            days=tn("readiness.label.days", lang, n=h.days),
+            # "(03 ngày, từ ... đến ...)": administrative style pads a count below 10.
+            days=t("readiness.label.days", lang, n=f"{h.days:02d}")
+            if lang == "vi"
+            else tn("readiness.label.days", lang, n=h.days),
             org=org_name,
             whom=whom,
         ),
@@ -240,6 +278,7 @@ def notice_docx(n: Notice) -> bytes:
     from itaudit.report import render
 
     doc = render.docx_document(None)
+    # Tables fill the text width: A4 210 mm less the margins (30 left, 15 right) = 165 mm.
     center, justify = WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.JUSTIFY
 
     def cell_lines(cell: Any, lines: list[tuple[str, bool, bool]]) -> None:
@@ -260,7 +299,7 @@ def notice_docx(n: Notice) -> bytes:
         head.rows[0].cells[1],
         [(n.country, True, False), (n.motto, True, False), (n.place_date, False, True)],
     )
-    for cell, width in zip(head.rows[0].cells, (Mm(75), Mm(95)), strict=True):
+    for cell, width in zip(head.rows[0].cells, (Mm(70), Mm(95)), strict=True):
         cell.width = width
 
     to = doc.add_paragraph()
@@ -283,19 +322,20 @@ def notice_docx(n: Notice) -> bytes:
         para(f"{i}. {request}")
     para(f"{len(n.requests) + 1}. {n.findings_title}", bold=True)
     para(n.findings_intro)
-    for letter, u in zip("abcdefghijklmnopqrstuvwxyz" * 4, n.units, strict=False):
+    for index, u in enumerate(n.units):
+        letter = sub_point(index)
         if u.ok:
             para(f"{letter}) {u.ok_text}")
             continue
         para(f"{letter}) {u.name}", bold=True)
-        render.docx_table(doc, n.headers["findings"], u.rows, widths_mm=(32, 62, 34, 42))
+        render.docx_table(doc, n.headers["findings"], u.rows, widths_mm=(32, 60, 32, 41))
     para(f"{len(n.requests) + 2}. {n.team_title}", bold=True)
     para(n.contacts)
     if n.team_rows:
-        render.docx_table(doc, n.headers["team"], n.team_rows, widths_mm=(34, 60, 34, 42))
+        render.docx_table(doc, n.headers["team"], n.team_rows, widths_mm=(32, 58, 34, 41))
     para(n.roster_title, italic=True)
     if n.roster_rows:
-        render.docx_table(doc, n.headers["roster"], n.roster_rows, widths_mm=(28, 28, 76, 38))
+        render.docx_table(doc, n.headers["roster"], n.roster_rows, widths_mm=(27, 27, 74, 37))
     else:
         para(n.no_roster)
     para(n.closing)
@@ -339,7 +379,12 @@ def notice_markdown(n: Notice, lang: str) -> str:
         "requests": [render.MdSafe(render.md_escape(r, 3000)) for r in n.requests],
     }
     return render.render_markdown(
-        "readiness-notice.md", lang, n=n, tables=tables, paragraphs=paragraphs
+        "readiness-notice.md",
+        lang,
+        n=n,
+        tables=tables,
+        paragraphs=paragraphs,
+        letters=[sub_point(i) for i in range(len(n.units))],
     )
 
 

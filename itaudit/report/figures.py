@@ -34,6 +34,7 @@ from itaudit.i18n import t
 from itaudit.org.model import Asset, Organisation, Unit
 from itaudit.profiles.model import Text
 from itaudit.ratios import Ratio, RatiosReport, Tally, UnitRatios, compute_ratios, lan_states
+from itaudit.report.citations import citations_text, requirement_heading
 from itaudit.report.render import clip
 from itaudit.scan.reconcile import type_name
 from itaudit.scan.results import load_scan
@@ -111,12 +112,16 @@ class RuleRow:
     title: Text
     severity: str
     kind: str
-    references: str  # every framework's clauses, "circular-12-2022: 1.5; cis-v8: 7.3"
+    # Every framework's clauses as a reader cites them ("Thông tư 12/2022/TT-BTTTT,
+    # Phụ lục I, mục 1.5; ..."); the ids as stored stay in `refs` for the officer.
+    references: Text
     passed: int
     failed: int
     errors: int
     not_applicable: int
     waived: int
+    refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    unconfirmed: bool = False  # cites a clause not checked against the published text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,7 +129,9 @@ class RuleRow:
             "title": self.title.as_dict(),
             "severity": self.severity,
             "kind": self.kind,
-            "references": self.references,
+            "references": {k: list(v) for k, v in self.refs.items()},
+            "citations": self.references.as_dict(),
+            "unconfirmed": self.unconfirmed,
             "passed": self.passed,
             "failed": self.failed,
             "errors": self.errors,
@@ -138,6 +145,8 @@ class RequirementGroup:
     id: str
     title: Text
     rules: tuple[RuleRow, ...]
+    # The citation and title a reader sees; empty for the group of other rules.
+    heading: Text = field(default_factory=lambda: Text("", ""))
 
     @property
     def failed(self) -> int:
@@ -330,6 +339,18 @@ class UnitReport:
     ratios: UnitRatios
     change: Change | None
 
+    @property
+    def unconfirmed(self) -> bool:
+        """Some citation on the page is not confirmed against the published text."""
+        return any(row.unconfirmed for g in self.requirements for row in g.rules)
+
+    @property
+    def rule_rows(self) -> tuple[RuleRow, ...]:
+        """Every rule row once, by rule id: the officer's annex."""
+        return tuple(
+            sorted((x for g in self.requirements for x in g.rules), key=lambda x: x.rule_id)
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": "unit",
@@ -345,7 +366,12 @@ class UnitReport:
             "banner": self.banner.as_dict(),
             "actions": [a.as_dict() for a in self.actions],
             "requirements": [
-                {"id": g.id, "title": g.title.as_dict(), "rules": [r.as_dict() for r in g.rules]}
+                {
+                    "id": g.id,
+                    "title": g.title.as_dict(),
+                    "heading": g.heading.as_dict(),
+                    "rules": [r.as_dict() for r in g.rules],
+                }
                 for g in self.requirements
             ],
             "waivers": [
@@ -451,11 +477,14 @@ class DepartmentSummary:
     # Security products seen on the fleet that the catalogue does not know
     # (itaudit.check.unknown_products.SeenProduct), from the latest reports.
     unknown_products: tuple[Any, ...] = ()
+    # Scheduled jobs whose latest run failed (itaudit.schedule.JobRun).
+    failed_jobs: tuple[Any, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": "department",
             "unknown_products": [p.as_dict() for p in self.unknown_products],
+            "failed_jobs": [j.as_dict() for j in self.failed_jobs],
             "name": self.name.as_dict(),
             "run_id": self.run_id,
             "checked_at": self.checked_at.isoformat(),
@@ -581,10 +610,6 @@ class _UnitBuilder:
 _STATUS_INDEX = {"pass": 0, "fail": 1, "error": 2, "not-applicable": 3, "waived": 4}
 
 
-def _references(refs: dict[str, tuple[str, ...]]) -> str:
-    return "; ".join(f"{fw}: {', '.join(ids)}" for fw, ids in refs.items() if ids)
-
-
 def load_framework_titles(profiles_dir: Path | None, inventory: Path | None) -> dict[str, Any]:
     """The workspace's framework mappings (requirement titles); empty when unreadable:
     a report must not fail because today's profiles have an error."""
@@ -598,22 +623,31 @@ def load_framework_titles(profiles_dir: Path | None, inventory: Path | None) -> 
         return {}
 
 
+def _row(rid: str, info: Any, c: list[int], frameworks: dict[str, Any]) -> RuleRow:
+    refs = {k: tuple(v) for k, v in info.references.items() if v}
+    text, unconfirmed = citations_text(refs, frameworks)
+    return RuleRow(
+        rule_id=rid,
+        title=info.title,
+        severity=info.severity,
+        kind=info.kind,
+        references=text,
+        passed=c[0],
+        failed=c[1],
+        errors=c[2],
+        not_applicable=c[3],
+        waived=c[4],
+        refs=refs,
+        unconfirmed=unconfirmed,
+    )
+
+
 def _requirements(
-    run: CheckRun, counts: dict[str, list[int]], framework: Any | None, fw_id: str
+    run: CheckRun, counts: dict[str, list[int]], frameworks: dict[str, Any], fw_id: str
 ) -> tuple[RequirementGroup, ...]:
+    framework = frameworks.get(fw_id)
     rows = {
-        rid: RuleRow(
-            rule_id=rid,
-            title=info.title,
-            severity=info.severity,
-            kind=info.kind,
-            references=_references(info.references),
-            passed=c[0],
-            failed=c[1],
-            errors=c[2],
-            not_applicable=c[3],
-            waived=c[4],
-        )
+        rid: _row(rid, info, c, frameworks)
         for rid, c in counts.items()
         if (info := run.rules.get(rid)) is not None
     }
@@ -623,7 +657,8 @@ def _requirements(
         for req in framework.requirements:
             members = tuple(rows[r] for r in req.rules if r in rows)
             if members:
-                groups.append(RequirementGroup(req.id, req.title, members))
+                heading = requirement_heading(framework, fw_id, req)
+                groups.append(RequirementGroup(req.id, req.title, members, heading))
                 placed.update(r.rule_id for r in members)
     else:
         by_clause: dict[str, list[RuleRow]] = {}
@@ -632,7 +667,13 @@ def _requirements(
                 by_clause.setdefault(clause, []).append(row)
                 placed.add(rid)
         for clause in sorted(by_clause):
-            groups.append(RequirementGroup(clause, Text(clause, clause), tuple(by_clause[clause])))
+            heading = Text(
+                t("report.citations.unknown_framework", "vi", clause=clause),
+                t("report.citations.unknown_framework", "en", clause=clause),
+            )
+            groups.append(
+                RequirementGroup(clause, Text(clause, clause), tuple(by_clause[clause]), heading)
+            )
     rest = tuple(row for rid, row in sorted(rows.items()) if rid not in placed)
     if rest:
         groups.append(RequirementGroup("", Text("", ""), rest))
@@ -876,7 +917,7 @@ def build_reports(
             sample=unit.sample or org.sample,
             banner=_banner(run.unit(unit_id)),
             actions=tuple(b.actions),
-            requirements=_requirements(run, b.rule_counts, framework, fw_id),
+            requirements=_requirements(run, b.rule_counts, frameworks or {}, fw_id),
             waivers=_waivers(run, unit, today),
             attestations=_attestations(run, unit, tags, today),
             lan=_lan_report(store, lans[unit_id].scan_id if unit_id in lans else None),
@@ -888,9 +929,12 @@ def build_reports(
     if summary is not None:
         from itaudit.agent.catalog import load_catalog
         from itaudit.check.unknown_products import unknown_products
+        from itaudit.schedule import failed_jobs
 
         seen = unknown_products(store, catalog if catalog is not None else load_catalog())
-        summary = replace(summary, unknown_products=tuple(seen))
+        summary = replace(
+            summary, unknown_products=tuple(seen), failed_jobs=tuple(failed_jobs(store))
+        )
     return ReportSet(run=run, department=summary, units=reports, ratios=ratios)
 
 

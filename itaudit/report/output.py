@@ -295,7 +295,7 @@ def indicators_docx(x: IndicatorTable, lang: str, org: Organisation) -> bytes:
             t("report.indicators.columns.evidence", lang),
         ],
         rows,
-        widths_mm=(12, 62, 28, 68),
+        widths_mm=(12, 60, 28, 65),  # 165 mm: A4 less Decree 30 margins
         bold_rows=lambda row: row is section,
     )
     return render.docx_bytes(doc)

@@ -310,7 +310,10 @@ def docx_document(title: str | None = None, font: str = "Times New Roman", size:
     style.font.size = Pt(size)
     for section in doc.sections:
         section.page_width, section.page_height = Mm(210), Mm(297)
-        section.left_margin = section.right_margin = Mm(20)
+        # Decree 30/2020/NĐ-CP, Appendix I: top and bottom 20-25 mm, left 30-35 mm
+        # (the binding edge), right 15-20 mm.
+        section.left_margin = Mm(30)
+        section.right_margin = Mm(15)
         section.top_margin = section.bottom_margin = Mm(20)
     if title:
         docx_heading(doc, title, 0)

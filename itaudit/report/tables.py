@@ -248,7 +248,7 @@ def ratios_brief(
 def unit_machine_table(r: UnitReport, lang: str) -> Table:
     headers = (
         t("report.machines.host", lang),
-        "asset_tag",
+        t("report.machines.asset_tag", lang),
         t("report.machines.type", lang),
         t("report.machines.assigned", lang),
         t("report.machines.last_report", lang),
@@ -274,8 +274,7 @@ def unit_machine_table(r: UnitReport, lang: str) -> Table:
             m.waived,
             m.score,
             "; ".join(
-                f"{t('report.status.' + p.status, lang)}: {p.rule_id} {p.title.get(lang)}"
-                for p in m.issues
+                f"{t('report.status.' + p.status, lang)}: {p.title.get(lang)}" for p in m.issues
             ),
         )
         for m in r.machines
@@ -288,7 +287,6 @@ def unit_action_table(r: UnitReport, lang: str) -> Table:
         t("report.rules.severity", lang),
         t("report.machines.host", lang),
         t("report.machines.assigned", lang),
-        t("report.rules.rule", lang),
         t("report.rules.what", lang),
         t("report.actions.problem", lang),
         t("report.actions.fix", lang),
@@ -299,7 +297,6 @@ def unit_action_table(r: UnitReport, lang: str) -> Table:
             t("report.severity." + p.severity, lang),
             a.subject if a.kind != "unit" else t("report.actions.unit_itself", lang),
             a.assigned_to,
-            p.rule_id,
             p.title.get(lang),
             p.what.get(lang),
             p.remediation.get(lang),
@@ -338,9 +335,10 @@ def unit_summary_table(r: UnitReport, lang: str) -> Table:
 
 
 def unit_rules_table(r: UnitReport, lang: str) -> Table:
+    """The requirements as a unit head reads them: clause and citation in words, no
+    rule ids (those are in `unit_annex_table`, the officer's)."""
     headers = (
         t("report.rules.clause", lang),
-        t("report.rules.rule", lang),
         t("report.rules.what", lang),
         t("report.rules.severity", lang),
         t("report.status.pass", lang),
@@ -352,8 +350,7 @@ def unit_rules_table(r: UnitReport, lang: str) -> Table:
     )
     rows = tuple(
         (
-            g.id or None,
-            x.rule_id,
+            g.heading.get(lang) or t("report.rules.other", lang),
             x.title.get(lang),
             t("report.severity." + x.severity, lang),
             x.passed,
@@ -361,12 +358,30 @@ def unit_rules_table(r: UnitReport, lang: str) -> Table:
             x.errors,
             x.not_applicable,
             x.waived,
-            x.references,
+            x.references.get(lang),
         )
         for g in r.requirements
         for x in g.rules
     )
     return Table("rules", t("report.rules.title", lang), headers, rows)
+
+
+def unit_annex_table(r: UnitReport, lang: str) -> Table:
+    """The officer's annex: each rule's id, its requirement and the clause ids as stored."""
+    headers = (
+        t("report.annex.rule", lang),
+        t("report.annex.what", lang),
+        t("report.annex.refs", lang),
+    )
+    rows = tuple(
+        (
+            x.rule_id,
+            x.title.get(lang),
+            "; ".join(f"{fw}: {', '.join(ids)}" for fw, ids in x.refs.items()),
+        )
+        for x in r.rule_rows
+    )
+    return Table("annex", t("report.annex.rules", lang), headers, rows)
 
 
 def unit_lan_table(r: UnitReport, lang: str) -> Table:
@@ -390,4 +405,5 @@ def unit_tables(r: UnitReport, lang: str) -> list[Table]:
         unit_rules_table(r, lang),
         unit_lan_table(r, lang),
         unit_machine_table(r, lang),
+        unit_annex_table(r, lang),
     ]

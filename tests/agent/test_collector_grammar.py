@@ -99,8 +99,11 @@ CMDLETS: dict[str, str] = {
     "Get-Item": "Microsoft.PowerShell.Management, since 1.0",
     "Get-LocalGroupMember": "Microsoft.PowerShell.LocalAccounts, new in 5.1 (Windows 10 / Server 2016; "
     "not in 32-bit PowerShell on 64-bit Windows)",
+    "Get-LocalUser": "Microsoft.PowerShell.LocalAccounts, new in 5.1 (Windows 10 / Server 2016; "
+    "not in 32-bit PowerShell on 64-bit Windows)",
     "Get-Location": "Microsoft.PowerShell.Management, since 1.0",
     "Get-MpComputerStatus": "Defender module, Windows 8 / Server 2016 (absent without Defender)",
+    "Get-MpPreference": "Defender module, Windows 8 / Server 2016 (absent without Defender)",
     "Get-NetAdapter": "NetAdapter module, Windows 8 / Server 2012",
     "Get-NetFirewallProfile": "NetSecurity module, Windows 8 / Server 2012",
     "Get-NetIPConfiguration": "NetTCPIP module, Windows 8 / Server 2012",

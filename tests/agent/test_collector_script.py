@@ -217,12 +217,13 @@ def test_collector_only_reads():
     own = set(re.findall(r"(?im)^\s*function\s+([A-Za-z]+-[A-Za-z0-9]+)", code))
     assert {"Save-Source", "Read-RegistryValues"} <= own
     writes = {
-        "New-Item": 1,  # the output folder
+        # the output folder; when blocked by policy, that folder and its selfcheck.txt
+        "New-Item": 3,
         "Compress-Archive": 1,  # the .zip beside it
         "Set-StrictMode": 1,
         "New-Object": 2,  # a UTF-8 encoder and the Windows Update session (COM)
         "Add-Type": 1,  # compiles the NetUserModalsGet reader
-        "Write-Host": 4,  # progress, where the bundle went, and whether it is signed
+        "Write-Host": 5,  # progress, where the bundle went, whether it is signed, blocked
         "Remove-Item": 1,  # the collector's own temporary secedit export and its log
     }
     counts: dict[str, int] = {}
@@ -235,7 +236,11 @@ def test_collector_only_reads():
     for call in re.findall(r"\[IO\.File\]::Write\w+\(([^\n]*)", code):
         assert call.startswith("(Join-Path $OutDir"), call
     assert re.findall(r"New-Item [^\n]*", code) == [
-        "New-Item -ItemType Directory -Force -Path $OutDir | Out-Null"
+        "New-Item -ItemType Directory -Force -Path $OutDir | Out-Null",  # blocked: self-check
+        # (string literals are blanked by _code_only)
+        "New-Item -ItemType File -Force -Path (Join-Path $OutDir '             ') -Value "
+        "$checkLine | Out-Null",
+        "New-Item -ItemType Directory -Force -Path $OutDir | Out-Null",
     ]
     # What is deleted is only the export secedit wrote under a fresh name in the temp folder.
     assert re.findall(r"Remove-Item [^\n]*", code) == [

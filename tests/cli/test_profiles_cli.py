@@ -25,7 +25,7 @@ def test_validate_bundled_profiles(run_cli, workspace: Workspace) -> None:
     result = run_cli("profiles", "validate", "-w", str(workspace.root))
     assert result.returncode == 0, result.output
     assert (
-        "13 profiles, 46 rules, 6 frameworks, 2 catalogues: 0 error(s), 0 warning(s)"
+        "13 profiles, 46 rules, 8 frameworks, 2 catalogues: 0 error(s), 0 warning(s)"
         in result.stdout
     )
 

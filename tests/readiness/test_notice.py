@@ -62,15 +62,15 @@ LETTER_FORM = (
     "Độc lập - Tự do - Hạnh phúc",
     "Số: .../SLĐTBXH-VP",
     "Thanh Hóa, ngày 23 tháng 11 năm 2026",
-    "V/v tăng cường bảo đảm an toàn thông tin mạng trong dịp nghỉ lễ Ngày Văn hóa Việt Nam 24/11",
+    "V/v tăng cường bảo đảm an toàn thông tin mạng trong dịp nghỉ Ngày Văn hóa Việt Nam 24/11 năm 2026",
     "Kính gửi:",
     "Tổ chức trực 24/7",
     "theo các cảnh báo chính thức",
     "truy tìm, xử lý mã độc trên toàn bộ máy chủ, máy trạm",
-    "hệ thống giám sát tập trung",
+    "phần mềm giám sát, phát hiện tấn công (EDR)",
     "Sao lưu dữ liệu",
     "Sẵn sàng phương án ứng cứu sự cố, bảo đảm khôi phục nhanh",
-    "(từ ngày 24/11/2026 đến hết ngày 24/11/2026, 1 ngày)",
+    "(01 ngày, từ ngày 24/11/2026 đến hết ngày 24/11/2026)",
     "Nơi nhận:",
     "TL. GIÁM ĐỐC",
     "CHÁNH VĂN PHÒNG SỞ",
@@ -105,9 +105,15 @@ def test_markdown_twin(readiness) -> None:
         "| 24/11/2026 | 17:00–07:30 | Lê Văn Bình (Nhân viên bảo vệ, Văn phòng Sở) | chưa có |"
         in md
     )
-    assert "| CN1-PC002 (CN1-PC-002) | L1-EDR-01 " in md
+    assert (
+        "| CN1-PC002 (CN1-PC-002) | Máy chưa cài phần mềm giám sát, phát hiện tấn công (EDR)." in md
+    )
+    assert "L1-EDR-01" not in md  # rule codes stay in the CLI and the officer's views
     # One table per unit with blockers (9), the team's, the roster.
-    assert md.count("| Máy / thiết bị | Vấn đề | Người phụ trách | Biện pháp khắc phục |") == 9
+    assert (
+        md.count("| Máy / thiết bị | Vấn đề | Người sử dụng máy / đầu mối | Biện pháp khắc phục |")
+        == 9
+    )
 
 
 def test_write_notice_files(readiness, tmp_path) -> None:
@@ -234,7 +240,7 @@ def test_without_a_roster_the_notice_says_so(readiness) -> None:
 def test_english_notice_counts_days_in_good_english(readiness) -> None:
     org, r = readiness
     n = build_notice(r, org, "en")
-    assert "(2026-11-24 to 2026-11-24, 1 day)" in n.intro
+    assert "(1 day, 2026-11-24 to 2026-11-24)" in n.intro
     assert "asks the offices and units to:" in n.intro
 
 

@@ -44,7 +44,7 @@ def test_old_check_run_and_old_drill(demo_ws, run_cli) -> None:
     assert result.returncode == 1
     doc = json.loads(result.stdout)
     team = {b["item"]: b["problem"]["en"] for b in doc["team"]["blockers"]}
-    assert team["check"] == "The latest check run (#1) is of 2026-11-23, 220 days ago (at most 3)"
+    assert team["check"] == "The machines were last checked on 2026-11-23, 220 days ago (at most 3)"
     assert team["drill"] == "The last drill, on 2026-06-18, is more than 12 months ago"
     reports = {i["item"]: i for i in doc["checklist"]}["reports"]
     assert reports["blockers"] == 315  # no machine reported within 7 days of 01/07/2027

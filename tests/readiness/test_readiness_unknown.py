@@ -30,6 +30,7 @@ def test_missing_antimalware_facts_block_readiness_as_could_not_check(tmp_path, 
         store.close()
     assert doc is not None
     doc.pop("signature", None)
+    doc.pop("bundle_signature", None)
     doc["report_id"] = str(uuid.uuid4())
     later = DEMO_NOW + timedelta(hours=1)
     doc["collected_at"] = later.strftime("%Y-%m-%dT%H:%M:%SZ")

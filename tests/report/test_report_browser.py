@@ -155,8 +155,10 @@ def test_action_list_is_on_the_first_printed_page(browser, demo, name):
         )
         assert tops["actions"] < A4_HEIGHT, tops
         assert tops["summary"] < tops["actions"] < tops["rules"] < tops["machines"]
-        assert page.locator("details.evidence").count() > 0
-        assert not page.locator("details.evidence").first.is_visible()
+        # The checker's evidence is the officer's: folded in the annex, after everything.
+        assert tops["machines"] < tops["officer-annex"]
+        assert page.locator("#officer-annex details table").count() > 0
+        assert not page.locator("#officer-annex details table").first.is_visible()
         page.set_viewport_size({"width": A4_WIDTH, "height": A4_HEIGHT})
         _shot(page, f"print-top-{name.replace('.html', '.png')}", full=False)
     finally:

@@ -163,14 +163,17 @@ def test_action_list_says_what_is_wrong_in_plain_words(formats, demo):
     sheet = load_workbook(formats / "ho.vi.xlsx")["Việc cần làm"]
     header, *rows = list(sheet.iter_rows(values_only=True))
     rows = [dict(zip(header, row, strict=True)) for row in rows]
-    mine = next(r for r in rows if r["Mã yêu cầu"] == "L1-SECRET-01")
+    # The action sheet names the requirement in words; rule ids are in the annex sheet.
+    assert "Mã yêu cầu" not in header
+    mine = next(r for r in rows if r["Nội dung"] == rule.title.vi)
     assert mine["Vấn đề"] == rule.problem.vi
     assert mine["Nội dung"] == rule.title.vi
     html = lxml.html.fromstring((formats / "ho.vi.html").read_text(encoding="utf-8"))
     whats = [e.text_content() for e in html.xpath("//span[@class='what']")]
     assert rule.problem.vi in whats
     md = (formats / "ho.vi.md").read_text(encoding="utf-8")
-    assert f"   - {rule.problem.vi} (L1-SECRET-01)" in md
+    assert f"   - {rule.problem.vi} Cách khắc phục: " in md
+    assert "(L1-SECRET-01)" not in md
 
 
 def test_unverifiable_and_unworded_failures_fall_back_to_the_title():
@@ -206,7 +209,7 @@ def test_every_format_renders_in_english(demo, demo_org, tmp_path):
     assert md.startswith("# Department information-security compliance summary")
     assert "in the register but never reported: NTLS-PC-003" in md
     header = _csv(folder / "nghiatrang.en.csv")[0]
-    assert header[:2] == ["Machine", "asset_tag"]
+    assert header[:2] == ["Machine", "Asset tag"]  # one language, no snake_case
     sheets = load_workbook(folder / "nghiatrang.en.xlsx").sheetnames
     assert sheets == [
         "Summary",
@@ -214,4 +217,5 @@ def test_every_format_renders_in_english(demo, demo_org, tmp_path):
         "Rules by requirement",
         "LAN scan findings",
         "Machine details",
+        "Rule ids and clauses",  # the officer's annex
     ]

@@ -41,6 +41,27 @@ Set-StrictMode -Version 1
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
+# -- self-check (blocked by policy) ------- begin; owned by `itaudit agent install` ------
+# An AppLocker or WDAC script policy that does not allow this script makes Windows
+# PowerShell run it in Constrained Language mode, where the .NET calls below fail.
+# Then write one line into the bundle folder (selfcheck.txt, no manifest) and stop:
+# `agent parse` and the collector show "blocked by policy" instead of nothing.
+# Only cmdlets and core types here: they work in that mode.
+$LanguageMode = [string]$ExecutionContext.SessionState.LanguageMode
+if ($LanguageMode -ne 'FullLanguage') {
+    if (-not $OutDir) {
+        $checkBase = (Get-Location).Path
+        if ($PSScriptRoot) { $checkBase = $PSScriptRoot }
+        $OutDir = Join-Path $checkBase ('itaudit-bundles\' + $env:COMPUTERNAME + '-' + [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ') + '-blocked')
+    }
+    New-Item -ItemType Directory -Force -Path $OutDir | Out-Null
+    $checkLine = 'itaudit-selfcheck/1 status=blocked host=' + $env:COMPUTERNAME + ' language_mode=' + $LanguageMode + ' cause=script policy (AppLocker or WDAC); allow the script by a path rule or sign it (docs/agent.md)'
+    New-Item -ItemType File -Force -Path (Join-Path $OutDir 'selfcheck.txt') -Value $checkLine | Out-Null
+    Write-Host ('itaudit: blocked by policy (' + $LanguageMode + ' mode): nothing collected; see ' + (Join-Path $OutDir 'selfcheck.txt'))
+    exit 3
+}
+# -- self-check --------------------------- end -------------------------------------------
+
 $CollectorVersion = '1'
 $Invariant = [Globalization.CultureInfo]::InvariantCulture
 $Clock = [Diagnostics.Stopwatch]::StartNew()
@@ -255,9 +276,18 @@ Save-Cim 'cim-antivirusproduct' 'root/SecurityCenter2' 'AntiVirusProduct' @(
 $DefenderProperties = @(
     'AMRunningMode', 'AMServiceEnabled', 'AntivirusEnabled', 'RealTimeProtectionEnabled',
     'AntivirusSignatureLastUpdated', 'AntivirusSignatureVersion', 'AntivirusSignatureAge',
-    'DefenderSignaturesOutOfDate', 'AMProductVersion', 'IsTamperProtected', 'ComputerState')
+    'DefenderSignaturesOutOfDate', 'AMProductVersion', 'IsTamperProtected', 'ComputerState',
+    'BehaviorMonitorEnabled', 'IoavProtectionEnabled', 'OnAccessProtectionEnabled')
 Save-PowerShell 'mp-computerstatus' 'Get-MpComputerStatus' {
     Get-MpComputerStatus | Select-Object -Property $DefenderProperties
+}
+# PUA protection and script / removable-drive scanning are preferences, not status: numbers and
+# booleans of MSFT_MpPreference, readable without administrator rights (exclusions are not read).
+$DefenderPreferences = @(
+    'PUAProtection', 'DisableScriptScanning', 'DisableRemovableDriveScanning', 'DisableBehaviorMonitoring',
+    'DisableRealtimeMonitoring', 'DisableIOAVProtection')
+Save-PowerShell 'mp-preference' 'Get-MpPreference' {
+    Get-MpPreference | Select-Object -Property $DefenderPreferences
 }
 $ServiceProperties = @('Name', 'DisplayName', 'State', 'StartMode')
 Save-Source -Name 'services' -Kind 'services' -Target 'root/cimv2:Win32_Service' -List -Read {
@@ -288,7 +318,21 @@ Save-PowerShell 'local-admins-cim' 'Win32_Group S-1-5-32-544 -> Win32_GroupUser'
         [pscustomobject]@{ Class = $_.CimClass.CimClassName; Name = $_.Name; Domain = $_.Domain; SID = $_.SID; LocalAccount = $_.LocalAccount }
     }
 }
-Save-Cim 'cim-useraccounts' 'root/cimv2' 'Win32_UserAccount' @('Name', 'SID', 'Disabled', 'LocalAccount') "LocalAccount=TRUE"
+Save-Cim 'cim-useraccounts' 'root/cimv2' 'Win32_UserAccount' @('Name', 'SID', 'Disabled', 'LocalAccount', 'PasswordRequired') "LocalAccount=TRUE"
+# Local accounts with their last logon and password flags (Get-LocalUser reads the local SAM; no
+# administrator rights needed). Dates are written as UTC ISO 8601, culture-independent.
+Save-PowerShell 'local-users' 'Get-LocalUser' -List {
+    Get-LocalUser | ForEach-Object {
+        $lastLogon = $null
+        $passwordSet = $null
+        if ($_.LastLogon) { $lastLogon = $_.LastLogon.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant) }
+        if ($_.PasswordLastSet) { $passwordSet = $_.PasswordLastSet.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $Invariant) }
+        [pscustomobject]@{
+            Name = $_.Name; SID = [string]$_.SID; Enabled = [bool]$_.Enabled
+            PasswordRequired = [bool]$_.PasswordRequired; LastLogon = $lastLogon; PasswordLastSet = $passwordSet
+        }
+    }
+}
 Save-PowerShell 'netusermodals' 'NetUserModalsGet levels 0 and 3' {
     if (-not ('ItauditNetApi' -as [type])) {
         Add-Type -TypeDefinition @'
@@ -343,7 +387,8 @@ Save-Source -Name 'secedit-securitypolicy' -Kind 'command' -Target 'secedit /exp
 }
 Save-Registry 'reg-desktop' 'HKCU:\Control Panel\Desktop' @('ScreenSaveActive', 'ScreenSaveTimeOut', 'ScreenSaverIsSecure', 'SCRNSAVE.EXE')
 Save-Registry 'reg-desktop-policy' 'HKCU:\Software\Policies\Microsoft\Windows\Control Panel\Desktop' @('ScreenSaveActive', 'ScreenSaveTimeOut', 'ScreenSaverIsSecure', 'SCRNSAVE.EXE')
-Save-Registry 'reg-system-policy' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' @('InactivityTimeoutSecs')
+Save-Registry 'reg-system-policy' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System' @(
+    'InactivityTimeoutSecs', 'EnableLUA', 'ConsentPromptBehaviorAdmin', 'PromptOnSecureDesktop')
 Save-Registry 'reg-terminal-server' 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' @('fDenyTSConnections')
 Save-Registry 'reg-rdp-tcp' 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' @('UserAuthentication', 'PortNumber', 'SecurityLayer')
 Save-Registry 'reg-ts-policy' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services' @('fDenyTSConnections', 'UserAuthentication')
@@ -353,6 +398,18 @@ Save-Registry 'reg-svc-mrxsmb10' 'HKLM:\SYSTEM\CurrentControlSet\Services\mrxsmb
 Save-Registry 'reg-explorer-policy-hklm' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer' @('NoDriveTypeAutoRun', 'NoAutorun')
 Save-Registry 'reg-explorer-policy-hkcu' 'HKCU:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\Explorer' @('NoDriveTypeAutoRun', 'NoAutorun')
 Save-Registry 'reg-w32time-params' 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' @('Type', 'NtpServer')
+# Name resolution by broadcast: LLMNR policy, NetBIOS over TCP/IP per adapter (NetbiosOptions:
+# 0 from DHCP, 1 on, 2 off) and the NetBT node type (2 = P-node, no broadcasts).
+Save-Registry 'reg-dnsclient-policy' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows NT\DNSClient' @('EnableMulticast')
+Save-Registry 'reg-netbt-params' 'HKLM:\SYSTEM\CurrentControlSet\Services\NetBT\Parameters' @('NodeType', 'DhcpNodeType')
+Save-RegistryTree 'reg-netbt-interfaces' 'HKLM:\SYSTEM\CurrentControlSet\Services\NetBT\Parameters\Interfaces' @('NetbiosOptions')
+# USB storage: the driver's start value (4 = disabled), the removable-storage deny policies (all
+# classes, and the removable-disk class GUID), and the devices Windows has seen (Enum\USBSTOR
+# subkey names: vendor, product and revision of each USB disk ever plugged in).
+Save-Registry 'reg-svc-usbstor' 'HKLM:\SYSTEM\CurrentControlSet\Services\USBSTOR' @('Start')
+Save-Registry 'reg-removable-storage-policy' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices' @('Deny_All')
+Save-RegistryTree 'reg-removable-storage-classes' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices' @('Deny_Read', 'Deny_Write', 'Deny_Execute')
+Save-RegistryTree 'reg-enum-usbstor' 'HKLM:\SYSTEM\CurrentControlSet\Enum\USBSTOR' @('FriendlyName')
 
 # -- patches --------------------------------------------------------------------
 Show-Step 'Windows Update history'
@@ -376,6 +433,9 @@ Save-PowerShell 'wu-history' 'Microsoft.Update.Session QueryHistory' -List {
 Save-Cim 'cim-qfe' 'root/cimv2' 'Win32_QuickFixEngineering' @('HotFixID', 'Description', 'InstalledOn')
 Save-Registry 'reg-wu-rebootrequired' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired' @()
 Save-Registry 'reg-cbs-rebootpending' 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending' @()
+# The Windows Update policy (NoAutoUpdate, AUOptions, UseWUServer); the start modes of wuauserv,
+# UsoSvc and WaaSMedicSvc come from the services source above.
+Save-Registry 'reg-wu-au-policy' 'HKLM:\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate\AU' @('NoAutoUpdate', 'AUOptions', 'UseWUServer')
 
 # -- software -------------------------------------------------------------------
 Show-Step 'installed software'

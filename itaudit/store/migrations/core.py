@@ -126,8 +126,75 @@ def _003_host_keys(conn: sa.Connection) -> None:
     )
 
 
+def _004_operations(conn: sa.Connection) -> None:
+    # Continuous operation: enrolment secrets per unit (hashed), host enrolment and
+    # revocation, refused enrolment attempts, store settings (retention), and the
+    # log of scheduled jobs. Spelled out here: ops_tables.py is only the latest shape.
+    m = sa.MetaData()
+    sa.Table("hosts", m, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "enrolment_secrets",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("unit", sa.String(64), nullable=False, index=True),
+        sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_by", sa.String(128)),
+        sa.Column("replaced_at", sa.DateTime),
+    )
+    sa.Table(
+        "host_status",
+        m,
+        sa.Column(
+            "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("enrolled_unit", sa.String(64)),
+        sa.Column("enrolled_at", sa.DateTime),
+        sa.Column("enrolled_from", sa.String(64)),
+        sa.Column("revoked_at", sa.DateTime),
+        sa.Column("revoked_by", sa.String(128)),
+        sa.Column("revoked_reason", sa.String(512)),
+    )
+    sa.Table(
+        "enrolment_failures",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime, nullable=False, index=True),
+        sa.Column("address", sa.String(64), nullable=False),
+        sa.Column("hostname", sa.String(63)),
+        sa.Column("reason", sa.String(512), nullable=False),
+    )
+    sa.Table(
+        "store_settings",
+        m,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.String(512), nullable=False),
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        "job_runs",
+        m,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("job", sa.String(32), nullable=False, index=True),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("exit_code", sa.Integer),
+        sa.Column("message", sa.String(2048)),
+    )
+    for name in (
+        "enrolment_secrets",
+        "host_status",
+        "enrolment_failures",
+        "store_settings",
+        "job_runs",
+    ):
+        m.tables[name].create(conn)
+
+
 MIGRATIONS = [
     Migration("core.001_initial", _001_initial),
     Migration("core.002_name_conflict", _002_name_conflict),
     Migration("core.003_host_keys", _003_host_keys),
+    Migration("core.004_operations", _004_operations),
 ]

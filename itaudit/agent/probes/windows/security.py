@@ -24,7 +24,8 @@ from itaudit.agent.probes.base import (
     to_int,
 )
 from itaudit.agent.probes.products import catalog_entry
-from itaudit.agent.probes.windows import secedit
+from itaudit.agent.probes.windows import hardening, secedit
+from itaudit.agent.probes.windows.accounts import local_accounts
 from itaudit.agent.probes.windows.antimalware import (
     Seen,
     console_of,
@@ -160,9 +161,18 @@ class SecurityProbe(Probe):
             ("remote_desktop", self._rdp),
             ("smb1", self._smb1),
             ("autorun", self._autorun),
+            ("uac", hardening.uac),
+            ("name_resolution", hardening.name_resolution),
+            ("usb_storage", hardening.usb_storage),
+            ("local_accounts", local_accounts),
         ):
             run.probe = f"security.{name}"
             sec[name] = method(run)
+        # The service list with start modes (hardening.py); the update services come from it.
+        service_list = hardening.service_list(svc_res.value) if svc_res.ok else None
+        sec["services"] = service_list
+        run.probe = "security.windows_update"
+        sec["windows_update"] = hardening.windows_update(run, service_list)
         run.probe = "security.time_sync"
         sec["time_sync"] = self._time(run, dict(services))
         sec["ssh"] = None
@@ -271,6 +281,7 @@ class SecurityProbe(Probe):
                     else console_of(product)
                     if managed
                     else None,
+                    **self._defender_features(run, status),
                 }
             )
             linked.add("defender-av")
@@ -299,6 +310,15 @@ class SecurityProbe(Probe):
             p for p in (run.catalog.by_id(i) for i in linked) if p is not None
         ]
         sec["uncatalogued"] = seen.uncatalogued(run.catalog, recognised)[:64]
+
+    @staticmethod
+    def _defender_features(run: ProbeRun, status: dict[str, Any]) -> dict[str, Any]:
+        prefs = run.ctx.powershell("mp-preference", "Get-MpPreference")
+        if not prefs.ok:
+            # Its own probe name: the preferences decide L1-AV-05/06 only (their `probes:`),
+            # never whether the antivirus itself was seen.
+            run.failed(prefs, probe="security.defender_preferences", what="Get-MpPreference")
+        return hardening.defender_features(prefs, status)
 
     # -- firewall -----------------------------------------------------------------
     def _firewall(self, run: ProbeRun) -> dict[str, Any] | None:
@@ -607,8 +627,18 @@ class SecurityProbe(Probe):
                 run.failed(res)
         if value is not None and not 0 <= value <= 255:
             value &= 0xFF
-        # Without the policy Windows uses 0x91, which leaves autorun on for some drive types.
-        return {"disabled": value == 0xFF, "no_drive_type_autorun": value}
+        no_autorun = to_int(_get(machine, "NoAutorun"))
+        if no_autorun is None:
+            no_autorun = to_int(_get(user, "NoAutorun"))
+        readable = any(r.ok or r.status is Status.ABSENT for r in (machine, user))
+        # Without the policy Windows uses 0x91, which leaves autorun on for some drive types;
+        # NoAutorun 1 also stops autorun.inf commands on every drive ("Do not execute any
+        # autorun commands"). Not set (key or value missing) is the Windows default: off.
+        return {
+            "disabled": value == 0xFF,
+            "no_drive_type_autorun": value,
+            "no_autorun": (no_autorun == 1) if readable else None,
+        }
 
     def _time(self, run: ProbeRun, services: dict[str, bool]) -> dict[str, Any] | None:
         params = self._reg(run, "reg-w32time-params")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from itaudit.agent import software_catalog
 from itaudit.agent.probes.base import Probe, ProbeRun, text, to_int, yyyymmdd
 
 UNINSTALL = {
@@ -46,9 +47,13 @@ class SoftwareProbe(Probe):
     def collect(self, run: ProbeRun) -> None:
         seen: set[tuple[str, str | None, str]] = set()
         items: list[dict[str, Any]] = []
+        complete = True
         for source, (key, arch) in UNINSTALL.items():
             res = run.ctx.read_registry_tree(source, key)
             if not res.ok:
+                complete = (
+                    complete and res.status.value == "absent" and source != "reg-uninstall-64"
+                )
                 # No WOW6432Node on 32-bit Windows, no per-user installs: not errors.
                 if not (source != "reg-uninstall-64" and res.status.value == "absent"):
                     run.failed(res)
@@ -60,3 +65,9 @@ class SoftwareProbe(Probe):
                     items.append(entry)
         items.sort(key=lambda e: (e["name"].lower(), e["version"] or "", e["arch"]))
         run.report["software"] = items[:20000]
+        # What the software catalogue flags (software-catalog.yaml), from the programs and the
+        # services; unknown (null) when the machine's programs could not all be read.
+        services = run.section("security").get("services")
+        run.section("security")["flagged_software"] = (
+            software_catalog.flag(software_catalog.bundled(), items, services) if complete else None
+        )

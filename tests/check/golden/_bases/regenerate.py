@@ -36,6 +36,7 @@ def main() -> None:
     for base, tag in BASES.items():
         doc = docs[tag]
         doc.pop("signature", None)
+        doc.pop("bundle_signature", None)  # the collected_at below would break it
         doc["collected_at"] = "2026-11-19T12:00:00Z"
         (HERE / f"{base}.json").write_text(
             json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
