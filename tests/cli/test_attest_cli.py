@@ -98,7 +98,10 @@ def test_recording_twice_is_not_duplicated(run_cli, workspace: Workspace) -> Non
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("L1-MGT-09", "--unit", "ho"), "no rule 'L1-MGT-09'; attestation rules: L1-MGT-01"),
+        (
+            ("L1-MGT-09", "--unit", "ho"),
+            "no rule 'L1-MGT-09'; attestation rules: L1-AV-04, L1-MGT-01",
+        ),
         (("L1-AV-01", "--unit", "ho"), "L1-AV-01 is checked from the machines' reports"),
         (("L1-MGT-01", "--unit", "hq"), "unknown unit 'hq'"),
         (("L1-MGT-01", "--host", "HO-PC001"), "L1-MGT-01 is recorded per unit: use --unit"),

@@ -16,16 +16,16 @@ def test_demo_is_no_go(demo_ws, run_cli) -> None:
     assert result.returncode == 1, result.output
     out = result.stdout
     assert "Kỳ nghỉ: Ngày Văn hóa Việt Nam 24/11 [culture-day-2026]" in out
-    assert "Kết luận: CHƯA SẴN SÀNG (NO-GO), vướng mắc: 24" in out
-    assert "HO-PC012 (HO-PC-012) — Người phụ trách: Bùi Thị Hạnh (Quỹ Bảo trợ trẻ em)" in out
+    assert "Kết luận: CHƯA SẴN SÀNG (NO-GO), vướng mắc: 23" in out
+    assert "HO-PC012 (HO-PC-012) — Người sử dụng máy / đầu mối: Bùi Thị Hạnh (Quỹ Bảo trợ trẻ em)" in out
     assert "Ngày 24/11/2026: không có người trực trong khoảng 00:00–07:30" in out
-    assert "Error: NO-GO: 24 blocker(s) before Ngày Văn hóa Việt Nam 24/11" in result.stderr
+    assert "Error: NO-GO: 23 blocker(s) before Ngày Văn hóa Việt Nam 24/11" in result.stderr
 
 
 def test_english(demo_ws, run_cli) -> None:
     result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "--lang", "en")
     assert result.returncode == 1
-    assert "Verdict: NO-GO, blockers: 24" in result.stdout  # no "NO-GO (NO-GO)"
+    assert "Verdict: NO-GO, blockers: 23" in result.stdout  # no "NO-GO (NO-GO)"
     assert "Days off: 2026-11-24 (1 day); Remaining: 1 day to go" in result.stdout
     assert re.search(
         r"Incident-response team and 24/7 duty roster +Blocked +2 +1 day off, 2026-11-24\n",
@@ -37,7 +37,7 @@ def test_json_lists_every_blocker_with_owner_and_remedy(demo_ws, run_cli) -> Non
     result = run_cli("readiness", "-w", str(demo_ws.root), *TODAY, "-f", "json")
     assert result.returncode == 1
     doc = json.loads(result.stdout)
-    assert doc["verdict"] == "NO-GO" and doc["blockers"] == 24
+    assert doc["verdict"] == "NO-GO" and doc["blockers"] == 23
     units = {u["unit"]: u for u in doc["units"]}
     (b,) = units["cainghien1"]["blockers"]
     assert (b["item"], b["asset_tag"], b["rule"]) == ("edr", "CN1-PC-002", "L1-EDR-01")
@@ -89,7 +89,7 @@ def test_complete_roster_given_with_option(demo_ws, run_cli, tmp_path) -> None:
     )
     doc = json.loads(result.stdout)
     assert doc["team"]["blockers"] == []
-    assert doc["blockers"] == 22  # the machines' and units' blockers remain
+    assert doc["blockers"] == 21  # the machines' and units' blockers remain
 
 
 @pytest.mark.parametrize(

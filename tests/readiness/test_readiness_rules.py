@@ -28,8 +28,9 @@ def test_a_unit_tailors_its_readiness_limits(tmp_path) -> None:
         store.close()
     result = run.results["readiness"]
     units = {u.unit: u for u in result.units}
-    # CTXH-PC-002's 46-day-old report and its stale signatures no longer block ctxh...
-    assert units["ctxh"].verdict == "GO"
+    # CTXH-PC-002's 46-day-old report and its stale signatures no longer block ctxh; what
+    # remains is the patch it lacks (its report predates the November update)...
+    assert [(b.asset_tag, b.item) for b in units["ctxh"].blockers] == [("CTXH-PC-002", "patches")]
     # ...while btxh1 keeps the base list: its stale signatures (L1-AV-03) still block.
     assert [(b.asset_tag, b.rule) for b in units["btxh1"].blockers] == [
         ("BTXH1-PC-004", "L1-AV-03")

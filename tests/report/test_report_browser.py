@@ -74,9 +74,9 @@ def test_head_office_report_shows_its_numbers_and_fetches_nothing(browser, demo)
     page, url, requests = _open(browser, demo.reports / "ho.vi.html")
     try:
         text = page.inner_text("body")
-        assert page.inner_text("#kpi-compliant .v") == "90,5 %"
-        assert "76/84" in page.inner_text("#kpi-compliant")
-        assert page.inner_text("#kpi-failed .v") == "13"
+        assert page.inner_text("#kpi-compliant .v") == "89,3 %"
+        assert "75/84" in page.inner_text("#kpi-compliant")
+        assert page.inner_text("#kpi-failed .v") == "14"
         assert page.inner_text("#ratio-mps") == "108,1 %"
         assert "Việc cần làm" in text and "HO-PC071" in text
         assert "Sổ tài sản ghi 4 máy chiếu; quét mạng thấy 5" in text
@@ -92,7 +92,7 @@ def test_department_summary_shows_every_unit_and_the_total(browser, demo):
         rows = page.locator("#department-table tbody tr")
         assert rows.count() == 13
         ho = page.inner_text("tr[data-unit='ho']")
-        assert "108,1 %" in ho and "76 (90,5 %)" in ho
+        assert "108,1 %" in ho and "75 (89,3 %)" in ho
         total = page.inner_text("tr[data-unit='total']")
         assert total.startswith("Toàn Sở") and "315" in total
         assert requests == [url]

@@ -32,6 +32,7 @@ FAMILIES = {
     "report.lan.buckets.": ("managed", "registered", "unknown", "forbidden", "missing"),
     "report.items.": ("workstations", "servers"),
     "report.discrepancies.": ("unregistered", "never_reported"),
+    "report.unknown_products.source.": ("securitycenter", "service", "process"),
 }
 
 

@@ -82,7 +82,7 @@ def test_unit_numbers_agree_across_formats(formats):
     wb = load_workbook(formats / "ho.vi.xlsx")
     summary = {r[0]: r[1] for r in wb.worksheets[0].iter_rows(values_only=True)}
     machines = list(wb["Chi tiết từng máy"].iter_rows(min_row=2, values_only=True))
-    assert banner["failed"] == failed == int(kpi_failed) == summary["Chưa đạt"] == 13
+    assert banner["failed"] == failed == int(kpi_failed) == summary["Chưa đạt"] == 14  # 13 + HO-PC014 KMS activator (L1-SW-03)
     assert banner["passed"] == passed == summary["Đạt"]
     assert len(body) == len(machines) == banner["machines"] == 84
     last_report = wb["Chi tiết từng máy"]["E2"]  # a date Excel can sort, shown as dd/mm/yyyy
@@ -142,7 +142,7 @@ def test_figures_on_both_store_back_ends(store_url, workspace):
         store.close()
     ho = reports.units["ho"]
     assert ho.ratios.machines_per_staff.percent == 108.1
-    assert ho.banner.failed == 13 and ho.banner.failed_by_severity["critical"] == 6
+    assert ho.banner.failed == 14 and ho.banner.failed_by_severity["critical"] == 6
     assert ho.actions[0].subject == "HO-PC071" and ho.actions[0].worst == "critical"
     assert reports.department.total.machines == 315
     assert ho.lan is not None and ho.lan.simulated and ho.lan.buckets["forbidden"] == 1
