@@ -17,7 +17,10 @@ def test_demo_is_no_go(demo_ws, run_cli) -> None:
     out = result.stdout
     assert "Kỳ nghỉ: Ngày Văn hóa Việt Nam 24/11 [culture-day-2026]" in out
     assert "Kết luận: CHƯA SẴN SÀNG (NO-GO), vướng mắc: 23" in out
-    assert "HO-PC012 (HO-PC-012) — Người sử dụng máy / đầu mối: Bùi Thị Hạnh (Quỹ Bảo trợ trẻ em)" in out
+    assert (
+        "HO-PC012 (HO-PC-012) — Người sử dụng máy / đầu mối: Bùi Thị Hạnh (Quỹ Bảo trợ trẻ em)"
+        in out
+    )
     assert "Ngày 24/11/2026: không có người trực trong khoảng 00:00–07:30" in out
     assert "Error: NO-GO: 23 blocker(s) before Ngày Văn hóa Việt Nam 24/11" in result.stderr
 

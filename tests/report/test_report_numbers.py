@@ -82,7 +82,9 @@ def test_unit_numbers_agree_across_formats(formats):
     wb = load_workbook(formats / "ho.vi.xlsx")
     summary = {r[0]: r[1] for r in wb.worksheets[0].iter_rows(values_only=True)}
     machines = list(wb["Chi tiết từng máy"].iter_rows(min_row=2, values_only=True))
-    assert banner["failed"] == failed == int(kpi_failed) == summary["Chưa đạt"] == 14  # 13 + HO-PC014 KMS activator (L1-SW-03)
+    assert (
+        banner["failed"] == failed == int(kpi_failed) == summary["Chưa đạt"] == 14
+    )  # 13 + HO-PC014 KMS activator (L1-SW-03)
     assert banner["passed"] == passed == summary["Đạt"]
     assert len(body) == len(machines) == banner["machines"] == 84
     last_report = wb["Chi tiết từng máy"]["E2"]  # a date Excel can sort, shown as dd/mm/yyyy
