@@ -261,6 +261,7 @@ def test_the_lab_scan_is_stored_in_postgresql_too(lab_scan, pg_url):
         str(lab_scan.site.unit_subnet),
         "--unit",
         "lab",
+        "--no-ipv6",  # the IPv4 set the SQLite test counts; IPv6 has its own lab tests
         "--format",
         "json",
         names=False,
