@@ -13,7 +13,6 @@ import gzip
 import io
 import json
 import os
-import re
 import stat
 import sys
 import zlib
@@ -34,7 +33,7 @@ from itaudit.identity import (
     normalise_hostname,
 )
 from itaudit.org.matching import RegisterIndex
-from itaudit.schema import validate_report
+from itaudit.schema import UNSTORABLE, validate_report
 from itaudit.signing import (
     KEY_STORES,
     SignatureError,
@@ -50,7 +49,6 @@ DEFAULT_FUTURE_SKEW = timedelta(hours=24)
 EARLIEST = datetime(2000, 1, 1)
 BATCH = 200
 _MAX_SOURCE = 512
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # A hostile report must never take the run down: what goes wrong while reading or
 # checking one file rejects that file, with the error named, and the run goes on.
 _FILE_ERRORS = (ValueError, TypeError, KeyError, OverflowError, UnicodeError, RecursionError)
@@ -648,7 +646,7 @@ def _host_query(by_uuid: bool, by_serial: bool, by_name: bool, by_mac: bool) -> 
 def clean_text(text: str) -> str:
     """`text` with NUL and lone surrogates replaced: what no store, terminal or file can hold
     (a reason may quote the untrusted value that made it fail)."""
-    return _UNSTORABLE.sub("\ufffd", text)
+    return UNSTORABLE.sub("\ufffd", text)
 
 
 def ident_hostname(document: dict[str, Any]) -> str:

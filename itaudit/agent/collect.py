@@ -28,9 +28,12 @@ from itaudit.agent.probes import probes_for
 from itaudit.agent.probes.base import ProbeRun, hostname_label, iso
 from itaudit.signing import BUNDLE_SIGNATURE_FIELD
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
 SECTIONS = ("os", "hardware", "network", "security", "patches")
+
+
+# The same characters as itaudit.schema.UNSTORABLE, kept here because importing the
+# schema package loads jsonschema, which the agent defers until its probes have started.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def new_report(

@@ -32,7 +32,8 @@ YEAR_MIN, YEAR_MAX = 1900, 2200
 COLLECTED_YEARS = (2000, 2100)
 # A lone UTF-16 surrogate cannot be encoded (signing, the store, HTML) and NUL
 # ends a string in PostgreSQL: neither belongs in any fact.
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_BAD_CHARS = UNSTORABLE
 _SUSPECT = re.compile(r"[\ud800-\udfff]|\\u0000")
 
 _formats = FormatChecker(formats=())
